@@ -1,0 +1,1 @@
+"""The data layer: provider adapters, the shared HTTP client, paging, loaders and the merge."""

@@ -1,0 +1,230 @@
+"""Gateway configuration: TOML, `JOBGRAPH_<SECTION>__<KEY>` overrides, secrets named by env var."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from resolvers.domain import Provider
+
+SOURCE_NAME = re.compile(r"^[a-z0-9-]+$")
+ENV_PREFIX = "JOBGRAPH_"
+
+# Which credential keys each provider accepts, and the header each is sent as.
+CREDENTIAL_HEADERS: dict[Provider, dict[str, str]] = {
+    Provider.EDGE_IMPULSE: {"api_key_env": "x-api-key", "jwt_env": "x-jwt-token"},
+    Provider.ORANGE: {
+        "api_key_env": "X-API-Key",
+        "token_env": "Authorization",
+        "requester_id_env": "X-Requester-Id",
+    },
+    Provider.METAFOLD: {"token_env": "Authorization"},
+    Provider.WORKFLOW: {"token_env": "Authorization"},
+    Provider.MODELARTS: {"token_env": "X-Auth-Token"},
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_page_size: int = Field(default=100, ge=1, le=10_000)
+    graphiql: bool = True
+    introspection: bool = True
+    cursor_secret_env: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=2_000, ge=10)
+    max_cost: int = Field(default=50_000, ge=1)
+    scan_ceiling: int = Field(default=5_000, ge=1)
+    workers: int = Field(default=1, ge=1, le=64)
+
+
+class TokenConfig(_Strict):
+    name: str
+    token_env: str
+    sources: list[str] | None = None
+
+
+class AuthConfig(_Strict):
+    mode: Literal["none", "token"] = "none"
+    tokens: list[TokenConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tokens_when_token_mode(self) -> AuthConfig:
+        if self.mode == "token" and not self.tokens:
+            raise ValueError('mode = "token" needs at least one [[auth.tokens]] entry')
+        return self
+
+
+class SourceConfig(_Strict):
+    name: str
+    provider: Provider
+    base_url: str
+    organization_id: int | None = None
+    projects: list[str] = Field(default_factory=list)
+    api_key_env: str | None = None
+    jwt_env: str | None = None
+    token_env: str | None = None
+    requester_id_env: str | None = None
+    workspace_id: str | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=600)
+    max_concurrency: int = Field(default=8, ge=1, le=1024)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    cache_ttl_s: float = Field(default=0.0, ge=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str) -> str:
+        if not SOURCE_NAME.match(value):
+            raise ValueError("must match [a-z0-9-]+")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _provider_rules(self) -> SourceConfig:
+        allowed = CREDENTIAL_HEADERS[self.provider]
+        for key in ("api_key_env", "jwt_env", "token_env", "requester_id_env"):
+            if getattr(self, key) is not None and key not in allowed:
+                raise ValueError(f"{key} is not a credential key of provider {self.provider.value}")
+        if self.provider is Provider.EDGE_IMPULSE and self.organization_id is None:
+            raise ValueError("organization_id is required for provider edge_impulse")
+        if self.provider is not Provider.EDGE_IMPULSE and self.organization_id is not None:
+            raise ValueError("organization_id is only for provider edge_impulse")
+        if self.provider is Provider.WORKFLOW and self.projects:
+            raise ValueError("projects is not used by provider workflow")
+        if self.workspace_id is not None and self.provider is not Provider.MODELARTS:
+            raise ValueError("workspace_id is only for provider modelarts")
+        return self
+
+    def credential_headers(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The auth headers for this source, read from the env vars the config names."""
+        headers: dict[str, str] = {}
+        for key, header in CREDENTIAL_HEADERS[self.provider].items():
+            env_name = getattr(self, key)
+            if env_name is None:
+                continue
+            value = environ.get(env_name)
+            if value is None:
+                raise ConfigError(f"sources.{self.name}.{key}: env var {env_name} is not set")
+            headers[header] = f"Bearer {value}" if header == "Authorization" else value
+        return headers
+
+    def secrets(self, environ: Mapping[str, str]) -> list[str]:
+        """Every secret value this source uses (for redaction checks)."""
+        names = [getattr(self, k) for k in CREDENTIAL_HEADERS[self.provider]]
+        return [environ[n] for n in names if n is not None and n in environ]
+
+
+class Config(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Config:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        names = {s.name for s in self.sources}
+        for token in self.auth.tokens:
+            for name in token.sources or []:
+                if name not in names:
+                    raise ValueError(f"auth token {token.name!r} names unknown source {name!r}")
+        return self
+
+    def source(self, name: str) -> SourceConfig | None:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        return None
+
+
+def _coerce_env_value(raw: str) -> Any:
+    """Env values are JSON where they parse as JSON (numbers, booleans, lists), else strings."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Apply `JOBGRAPH_<SECTION>__<KEY>` overrides; sources are addressed by name."""
+    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for env_name, raw in sorted(environ.items()):
+        if not env_name.startswith(ENV_PREFIX) or "__" not in env_name:
+            continue
+        parts = env_name[len(ENV_PREFIX) :].lower().split("__")
+        if parts[0] == "sources" and len(parts) == 3:
+            source_name = parts[1].replace("_", "-")
+            for source in merged.get("sources", []):
+                if source.get("name") == source_name:
+                    source[parts[2]] = _coerce_env_value(raw)
+                    break
+            else:
+                raise ConfigError(f"{env_name}: no source named {source_name!r}")
+        elif len(parts) == 2 and parts[0] in ("server", "auth"):
+            merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
+        else:
+            raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")
+    return merged
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(root)"
+        lines.append(f"{key}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def parse_config(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a config mapping after env overrides; raises ConfigError naming the key."""
+    env = os.environ if environ is None else environ
+    sources = [dict(s) for s in data.get("sources", [])]
+    merged = apply_env_overrides({**data, "sources": sources}, env)
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a TOML config file."""
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, environ)

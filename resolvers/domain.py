@@ -1,0 +1,56 @@
+"""Provider-neutral job records: what every adapter produces and the graph layer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Provider(StrEnum):
+    """The upstream platforms; values are the config spelling (`provider = "orange"`)."""
+
+    EDGE_IMPULSE = "edge_impulse"
+    ORANGE = "orange"
+    METAFOLD = "metafold"
+    WORKFLOW = "workflow"
+    MODELARTS = "modelarts"
+
+
+class JobStatus(StrEnum):
+    """The normalized job status shared by every provider."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One upstream job, normalized; `payload` is the provider's parsed pydantic model."""
+
+    provider: Provider
+    source: str
+    project_id: str | None
+    native_id: str
+    name: str | None
+    status: JobStatus
+    raw_status: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    error_message: str | None
+    payload: Any
+
+
+def duration_between(started: datetime | None, finished: datetime | None) -> float | None:
+    """Seconds from start to finish, or None when either end is unknown."""
+    if started is None or finished is None:
+        return None
+    return (finished - started).total_seconds()

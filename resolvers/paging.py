@@ -1,0 +1,279 @@
+"""Paging schemes as pure planners, and the one engine that fills a window from any of them.
+
+Every upstream list is treated as a sequence indexed from 0. A connection asks for a
+`PageWindow` [start, stop); a planner turns it into upstream requests for one scheme
+(offset/limit, page/per_page or the whole list); `fill_window` issues them, follows up
+short pages, and returns exactly the window's items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+MODELARTS_MAX_PER_PAGE = 1000
+MODELARTS_MAX_PAGE = 65535
+
+
+class WindowOutOfReach(ValueError):
+    """The window lies beyond what the upstream's paging parameters can address."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageWindow:
+    """A half-open range [start, stop) of positions in an upstream sequence."""
+
+    start: int
+    stop: int
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or self.stop < self.start:
+            raise ValueError(f"bad window [{self.start}, {self.stop})")
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetRequest:
+    """offset/limit (Edge Impulse, Orange) or skip/limit (workflow)."""
+
+    offset: int
+    limit: int
+
+    @property
+    def start(self) -> int:
+        return self.offset
+
+    @property
+    def stop(self) -> int:
+        return self.offset + self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class PageNumberRequest:
+    """page/per_page (ModelArts); pages count from 1."""
+
+    page: int
+    per_page: int
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def stop(self) -> int:
+        return self.page * self.per_page
+
+
+@dataclass(frozen=True, slots=True)
+class WholeListRequest:
+    """An upstream with no paging: one request returns everything (Metafold)."""
+
+    @property
+    def start(self) -> int:
+        return 0
+
+    @property
+    def stop(self) -> int | None:
+        return None
+
+
+PageRequest = OffsetRequest | PageNumberRequest | WholeListRequest
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamPage(Generic[T]):
+    """What one upstream request returned: its items, from `request.start` on, and any total."""
+
+    request: PageRequest
+    items: Sequence[T]
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResult(Generic[T]):
+    """The items of a window (contiguous from window.start) and what was learned on the way."""
+
+    window: PageWindow
+    items: list[T]
+    total: int | None
+    # Where the sequence was seen to end (a total, or a final short page); exact whenever
+    # the window starts inside the sequence, else only an upper bound.
+    end: int | None
+    requests: int
+    # Largest page a server returned while more items existed: its hidden cap.
+    observed_cap: int | None
+
+
+# A planner gets the window still missing and any server cap learned so far in this fill.
+Planner = Callable[[PageWindow, int | None], list[PageRequest]]
+Fetcher = Callable[[PageRequest], Awaitable[UpstreamPage[T]]]
+
+
+def plan_offset_requests(window: PageWindow, max_limit: int) -> list[PageRequest]:
+    """Cover a window with offset/limit requests of at most `max_limit` items each."""
+    if max_limit < 1:
+        raise ValueError("max_limit must be positive")
+    return [
+        OffsetRequest(offset, min(max_limit, window.stop - offset))
+        for offset in range(window.start, window.stop, max_limit)
+    ]
+
+
+def _single_page_size(start: int, stop: int, max_per_page: int, max_page: int) -> int | None:
+    """The smallest per_page whose one page holds [start, stop), overfetching at most 2x."""
+    size = stop - start
+    for per_page in range(size, min(max_per_page, 2 * size) + 1):
+        page_index = start // per_page
+        if page_index == (stop - 1) // per_page and page_index < max_page:
+            return per_page
+    return None
+
+
+def plan_page_number_requests(
+    window: PageWindow,
+    max_per_page: int = MODELARTS_MAX_PER_PAGE,
+    max_page: int = MODELARTS_MAX_PAGE,
+) -> list[PageRequest]:
+    """Cover a window with page/per_page requests: one where possible, never more than two
+    per `max_per_page` items, with every page number within 1..max_page."""
+    if window.size == 0:
+        return []
+    requests: list[PageRequest] = []
+    for chunk_start in range(window.start, window.stop, max_per_page):
+        chunk_stop = min(window.stop, chunk_start + max_per_page)
+        per_page = _single_page_size(chunk_start, chunk_stop, max_per_page, max_page)
+        if per_page is not None:
+            requests.append(PageNumberRequest(chunk_start // per_page + 1, per_page))
+            continue
+        # Two consecutive pages of at least the chunk's size always cover it.
+        per_page = max(chunk_stop - chunk_start, -(-chunk_stop // max_page))
+        if per_page > max_per_page:
+            raise WindowOutOfReach(
+                f"position {chunk_stop - 1} is beyond page {max_page} x {max_per_page}"
+            )
+        first_page = chunk_start // per_page + 1
+        last_page = (chunk_stop - 1) // per_page + 1
+        requests.extend(PageNumberRequest(p, per_page) for p in range(first_page, last_page + 1))
+    return requests
+
+
+def plan_whole_list(window: PageWindow) -> list[PageRequest]:
+    """An unpaged upstream: one request, whatever the window."""
+    return [WholeListRequest()] if window.size else []
+
+
+async def fill_window(
+    window: PageWindow,
+    plan: Planner,
+    fetch: Fetcher[T],
+    *,
+    short_page_means_end: bool,
+    max_rounds: int = 64,
+) -> WindowResult[T]:
+    """Fetch exactly `window`'s items.
+
+    Planned requests run concurrently. A page shorter than asked either ends the sequence
+    (`short_page_means_end`, for upstreams with no total) or reveals a server cap, in which
+    case the rest of the window is planned again from the first missing position.
+    """
+    found: dict[int, T] = {}
+    total: int | None = None
+    end: int | None = None
+    observed_cap: int | None = None
+    requests = 0
+    pending = window
+    for _ in range(max_rounds):
+        if pending.size == 0:
+            break
+        planned = plan(pending, observed_cap)
+        pages = await asyncio.gather(*(fetch(r) for r in planned))
+        requests += len(planned)
+        for page in pages:
+            if page.total is not None:
+                total = page.total
+        new_items = 0
+        for page in pages:
+            base = page.request.start
+            for offset, item in enumerate(page.items):
+                index = base + offset
+                if window.start <= index < window.stop and index not in found:
+                    found[index] = item
+                    new_items += 1
+            returned_to = base + len(page.items)
+            asked = page.request.stop
+            if asked is not None and returned_to >= asked:
+                continue
+            if asked is not None and not short_page_means_end and total is not None:
+                if returned_to < total:
+                    observed_cap = max(observed_cap or 0, len(page.items))
+                continue
+            # A whole list, or a short page from an upstream with no total: the end.
+            end = returned_to if end is None else min(end, returned_to)
+        if total is not None:
+            end = total if end is None else min(end, total)
+        limit = window.stop if end is None else min(window.stop, end)
+        missing = next((i for i in range(window.start, limit) if i not in found), None)
+        if missing is None:
+            break
+        if new_items == 0:
+            # The upstream claims more items than it will return: stop rather than loop.
+            end = missing
+            break
+        pending = PageWindow(missing, limit)
+    contiguous: list[T] = []
+    for index in range(window.start, window.stop):
+        if index not in found:
+            break
+        contiguous.append(found[index])
+    if end is None and len(contiguous) < window.size:
+        end = window.start + len(contiguous)
+    return WindowResult(window, contiguous, total, end, requests, observed_cap)
+
+
+async def find_end(
+    count_at: Callable[[int, int], Awaitable[int]],
+    probe_size: int = 100,
+) -> tuple[int, int]:
+    """The length of a sequence with no reported total, by exponential probing then bisection.
+
+    `count_at(offset, limit)` returns how many items a request there returned. Returns
+    (length, probes made): O(log n) probes instead of a full scan.
+    """
+    probes = 1
+    first = await count_at(0, probe_size)
+    if first < probe_size:
+        return first, probes
+    low = probe_size  # the sequence has at least `low` items
+    offset = probe_size
+    high: int | None = None  # the sequence has at most `high` items
+    while high is None:
+        probes += 1
+        got = await count_at(offset, probe_size)
+        if got == probe_size:
+            low = offset + probe_size
+            offset *= 2
+        elif got > 0:
+            return offset + got, probes
+        else:
+            high = offset
+    while high - low > 0:
+        if high - low <= probe_size:
+            probes += 1
+            return low + await count_at(low, probe_size), probes
+        mid = low + (high - low) // 2
+        probes += 1
+        got = await count_at(mid, probe_size)
+        if got == probe_size:
+            low = mid + probe_size
+        elif got > 0:
+            return mid + got, probes
+        else:
+            high = mid
+    return low, probes

@@ -1,0 +1,1 @@
+"""One adapter module per upstream platform, all implementing `ProviderAdapter`."""

@@ -1,0 +1,163 @@
+"""The protocol every provider adapter implements, and the logic they all share.
+
+An adapter is app-wide (one per configured source) and stateless per request: every call
+receives the operation's `UpstreamSession`. Adapters differ only in what really differs:
+URL, parameters, paging scheme, payload model and status map.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from resolvers.client import UpstreamResponse, UpstreamSession
+from resolvers.config import SourceConfig
+from resolvers.domain import Job, Provider
+from resolvers.errors import ErrorCode, UpstreamError
+from resolvers.paging import (
+    PageRequest,
+    PageWindow,
+    UpstreamPage,
+    WindowResult,
+    fill_window,
+    find_end,
+)
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """One upstream ordered sequence: a project plus provider-native filter and sort params.
+
+    `params` are exactly the query parameters sent upstream besides paging, in a fixed order,
+    so that equal queries are equal values (cursor binding, request de-duplication).
+    """
+
+    project: str | None
+    params: tuple[tuple[str, str], ...] = ()
+
+
+class ProviderAdapter(ABC):
+    """A source's upstream, seen as ordered sequences of `Job`s."""
+
+    provider: ClassVar[Provider]
+    # Whether list responses carry the sequence's total (else a short page means the end).
+    reports_total: ClassVar[bool] = True
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.source = source
+        # Largest page the upstream has been seen to return while more existed.
+        self.learned_cap: int | None = None
+
+    # --- what differs per provider -------------------------------------------------
+
+    @abstractmethod
+    def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
+        """Upstream requests covering `window`, given any server cap learned so far."""
+
+    @abstractmethod
+    async def fetch_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[Job]:
+        """Make one planned list request and parse it into jobs."""
+
+    @abstractmethod
+    async def fetch_by_ids(
+        self, http: UpstreamSession, project: str | None, ids: Sequence[str]
+    ) -> dict[str, Job]:
+        """Jobs by native id within one project, as cheaply as the upstream allows; ids that
+        do not exist are absent from the result."""
+
+    @abstractmethod
+    def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
+        """(message, provider error code) from the provider's error body."""
+
+    @abstractmethod
+    def check_project(self, project: str | None) -> str | None:
+        """Validate a project id for this provider (BadUserInput when malformed)."""
+
+    # --- shared by every provider ----------------------------------------------------
+
+    async def fetch_window(
+        self, http: UpstreamSession, query: ListQuery, window: PageWindow
+    ) -> WindowResult[Job]:
+        """Exactly the jobs at positions [window.start, window.stop) of `query`'s sequence."""
+        result = await fill_window(
+            window,
+            lambda pending, cap: self.plan(pending, cap or self.learned_cap),
+            lambda request: self.fetch_page(http, query, request),
+            short_page_means_end=not self.reports_total,
+        )
+        if result.observed_cap is not None:
+            self.learned_cap = result.observed_cap
+        return result
+
+    async def length(self, http: UpstreamSession, query: ListQuery) -> int:
+        """The sequence's length: from a reported total where there is one, else by probing."""
+        if self.reports_total:
+            result = await self.fetch_window(http, query, PageWindow(0, 1))
+            if result.total is not None:
+                return result.total
+
+        async def count_at(offset: int, limit: int) -> int:
+            result = await self.fetch_window(http, query, PageWindow(offset, offset + limit))
+            return len(result.items)
+
+        length, _ = await find_end(count_at)
+        return length
+
+    async def get(
+        self,
+        http: UpstreamSession,
+        path: str,
+        path_params: Mapping[str, str],
+        params: Sequence[tuple[str, str]] = (),
+    ) -> UpstreamResponse:
+        return await http.get(self.source.name, path, path_params, params, self.describe_error)
+
+    def invalid(self, detail: str, status: int | None = None) -> UpstreamError:
+        return UpstreamError(
+            f"{self.source.name}: unexpected response: {detail}"[:300],
+            code=ErrorCode.UPSTREAM_INVALID_RESPONSE,
+            source=self.source.name,
+            provider=self.provider.name,
+            upstream_status=status,
+        )
+
+    def parse(self, model: type[M] | TypeAdapter[M], response: UpstreamResponse) -> M:
+        """Parse a body into its pydantic model; any mismatch is UPSTREAM_INVALID_RESPONSE."""
+        try:
+            data = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            raise self.invalid("body is not JSON", response.status) from None
+        try:
+            if isinstance(model, TypeAdapter):
+                return model.validate_python(data)
+            assert issubclass(model, BaseModel)
+            return model.model_validate(data)  # type: ignore[return-value]
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(root)"
+            raise self.invalid(f"{where}: {first['msg']}", response.status) from None
+
+
+def json_error_fields(
+    body: bytes, message_keys: Sequence[str], code_key: str
+) -> tuple[str, str | None]:
+    """Pick a message and code out of a JSON error body, whatever else it holds."""
+    data: Any = orjson.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("error body is not an object")
+    parts = [
+        str(data[k])
+        for k in message_keys
+        if isinstance(data.get(k), str | int) and data.get(k) != ""
+    ]
+    code = data.get(code_key)
+    return " - ".join(parts), None if code is None else str(code)
