@@ -54,3 +54,37 @@ def duration_between(started: datetime | None, finished: datetime | None) -> flo
     if started is None or finished is None:
         return None
     return (finished - started).total_seconds()
+
+
+class CreatedOrder(StrEnum):
+    """Order of a federated listing by creation time."""
+
+    DESC = "desc"
+    ASC = "asc"
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilterSpec:
+    """The provider-neutral `JobFilter`; `matches` is the local reference semantics."""
+
+    statuses: frozenset[JobStatus] | None = None
+    providers: frozenset[Provider] | None = None
+    search: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def matches(self, job: Job) -> bool:
+        if self.statuses is not None and job.status not in self.statuses:
+            return False
+        if self.providers is not None and job.provider not in self.providers:
+            return False
+        if self.search is not None and self.search.casefold() not in (job.name or "").casefold():
+            return False
+        if self.created_after is not None and (
+            job.created_at is None or job.created_at <= self.created_after
+        ):
+            return False
+        return not (
+            self.created_before is not None
+            and (job.created_at is None or job.created_at >= self.created_before)
+        )

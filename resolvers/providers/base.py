@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from resolvers.client import UpstreamResponse, UpstreamSession
 from resolvers.config import SourceConfig
-from resolvers.domain import Job, Provider
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, Provider
 from resolvers.errors import ErrorCode, UpstreamError
 from resolvers.paging import (
     PageRequest,
@@ -41,6 +41,20 @@ class ListQuery:
 
     project: str | None
     params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pushdown:
+    """How a federated listing of one project is asked of the upstream.
+
+    `query` must select a superset of the jobs matching the filter (the merge always applies
+    `JobFilterSpec.matches` locally too); `ordered` says the upstream returns them sorted by
+    creation time in the requested order; `empty` says no job can match (skip the request).
+    """
+
+    query: ListQuery
+    ordered: bool
+    empty: bool = False
 
 
 class ProviderAdapter(ABC):
@@ -81,6 +95,11 @@ class ProviderAdapter(ABC):
     @abstractmethod
     def check_project(self, project: str | None) -> str | None:
         """Validate a project id for this provider (BadUserInput when malformed)."""
+
+    @abstractmethod
+    def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
+        """The upstream query for a federated listing: filters and creation-time sort pushed
+        down as far as the upstream can express them exactly or as a superset."""
 
     # --- shared by every provider ----------------------------------------------------
 
