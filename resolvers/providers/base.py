@@ -10,15 +10,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from resolvers.client import UpstreamResponse, UpstreamSession
+from resolvers.client import UpstreamResponse, UpstreamSession, _safe_message
 from resolvers.config import SourceConfig
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, Provider
-from resolvers.errors import ErrorCode, UpstreamError
+from resolvers.errors import BadUserInput, ErrorCode, UpstreamError
 from resolvers.paging import (
     PageRequest,
     PageWindow,
@@ -29,6 +30,37 @@ from resolvers.paging import (
 )
 
 M = TypeVar("M")
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Upstreams that omit the offset mean UTC; past the boundary every datetime is aware.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime out of range") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class PayloadModel(BaseModel):
+    """Base of every upstream payload model: camelCase aliases, unknown keys ignored."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+def code_for_failure_text(text: str) -> ErrorCode:
+    """The coded error for a failure reported in a success (HTTP 2xx) body, from its message."""
+    lowered = text.lower()
+    if "not found" in lowered or "does not exist" in lowered or "no such" in lowered:
+        return ErrorCode.UPSTREAM_NOT_FOUND
+    if "unauthori" in lowered or "not authenticated" in lowered or "invalid api key" in lowered:
+        return ErrorCode.UPSTREAM_UNAUTHORIZED
+    if "forbidden" in lowered or "permission" in lowered or "not allowed" in lowered:
+        return ErrorCode.UPSTREAM_FORBIDDEN
+    return ErrorCode.UPSTREAM_BAD_REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +135,13 @@ class ProviderAdapter(ABC):
 
     # --- shared by every provider ----------------------------------------------------
 
+    def require_project(self, project: str | None) -> str:
+        """A validated project id, for providers whose jobs always live in a project."""
+        checked = self.check_project(project)
+        if checked is None:
+            raise BadUserInput(f"{self.provider.value} needs a project id")
+        return checked
+
     async def fetch_window(
         self, http: UpstreamSession, query: ListQuery, window: PageWindow
     ) -> WindowResult[Job]:
@@ -147,6 +186,64 @@ class ProviderAdapter(ABC):
             source=self.source.name,
             provider=self.provider.name,
             upstream_status=status,
+        )
+
+    async def fetch_one(
+        self,
+        http: UpstreamSession,
+        model: type[M] | TypeAdapter[M],
+        path: str,
+        path_params: Mapping[str, str],
+    ) -> M | None:
+        """GET one resource by id; None when the upstream answers 404."""
+        try:
+            response = await self.get(http, path, path_params)
+        except UpstreamError as exc:
+            if exc.upstream_status == 404:
+                return None
+            raise
+        return self.parse(model, response)
+
+    async def scan_for_ids(
+        self, http: UpstreamSession, query: ListQuery, ids: Sequence[str], page_size: int
+    ) -> dict[str, Job]:
+        """Walk `query`'s sequence in windows of `page_size` until every id is seen or it ends
+        (for upstreams with no single-job endpoint)."""
+        wanted = set(ids)
+        found: dict[str, Job] = {}
+        start = 0
+        while wanted:
+            window = PageWindow(start, start + page_size)
+            result = await self.fetch_window(http, query, window)
+            for job in result.items:
+                if job.native_id in wanted:
+                    wanted.discard(job.native_id)
+                    found[job.native_id] = job
+            if len(result.items) < window.size or (
+                result.end is not None and result.end <= window.stop
+            ):
+                break
+            start = window.stop
+        return found
+
+    def failure(
+        self,
+        http: UpstreamSession,
+        message: str,
+        code: ErrorCode,
+        status: int | None = None,
+        upstream_code: str | None = None,
+    ) -> UpstreamError:
+        """An upstream failure reported inside a success response (e.g. `success: false`)."""
+        runtime = http.client.sources.get(self.source.name)
+        secrets = runtime.secrets if runtime is not None else []
+        return UpstreamError(
+            f"{self.source.name}: {_safe_message(message, secrets)}",
+            code=code,
+            source=self.source.name,
+            provider=self.provider.name,
+            upstream_status=status,
+            upstream_code=upstream_code,
         )
 
     def parse(self, model: type[M] | TypeAdapter[M], response: UpstreamResponse) -> M:

@@ -1,0 +1,165 @@
+"""Edge Impulse white-label admin: a project's jobs by offset/limit, total in `totalJobCount`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
+from resolvers.errors import BadUserInput
+from resolvers.paging import (
+    OffsetRequest,
+    PageRequest,
+    PageWindow,
+    UpstreamPage,
+    plan_offset_requests,
+)
+from resolvers.providers.base import (
+    ListQuery,
+    PayloadModel,
+    ProviderAdapter,
+    Pushdown,
+    UtcDateTime,
+    code_for_failure_text,
+    json_error_fields,
+)
+
+LIST_PATH = "/api/organizations/{organization}/whitelabel/projects/{project}/jobs"
+# The largest page asked for; a server that returns fewer is learned by the paging engine.
+MAX_LIMIT = 100
+_INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def _absent_if_go_zero(value: datetime | None) -> datetime | None:
+    # Go serializes an unset time.Time as 0001-01-01T00:00:00Z.
+    return None if value is None or value.year == 1 else value
+
+
+GoTime = Annotated[UtcDateTime | None, AfterValidator(_absent_if_go_zero)]
+
+
+class EdgeImpulseUser(PayloadModel):
+    id: int
+    name: str
+    username: str
+    photo: str | None = None
+
+
+class EdgeImpulseJobPayload(PayloadModel):
+    id: int
+    key: str
+    created: UtcDateTime
+    category: str
+    category_key: str = Field(alias="categoryKey")
+    job_notification_uids: list[int] = Field(alias="jobNotificationUids")
+    started: GoTime = None
+    finished: GoTime = None
+    finished_successful: bool | None = Field(default=None, alias="finishedSuccessful")
+    additional_info: str | None = Field(default=None, alias="additionalInfo")
+    compute_time: float | None = Field(default=None, alias="computeTime")
+    created_by_user: EdgeImpulseUser | None = Field(default=None, alias="createdByUser")
+    category_count: int | None = Field(default=None, alias="categoryCount")
+    metadata: dict[str, Any] | None = None
+
+
+class EdgeImpulseEnvelope(PayloadModel):
+    """The `GenericApiResponse` part every body has, checked before the rest."""
+
+    success: bool
+    error: str | None = None
+
+
+class EdgeImpulseJobList(EdgeImpulseEnvelope):
+    jobs: list[EdgeImpulseJobPayload]
+    total_job_count: int = Field(alias="totalJobCount", ge=0)
+
+
+def edge_impulse_status(job: EdgeImpulseJobPayload) -> JobStatus:
+    """EI has no status field: derive it from the started/finished times and the outcome."""
+    if job.finished is not None:
+        if job.finished_successful is None:
+            return JobStatus.UNKNOWN
+        return JobStatus.SUCCEEDED if job.finished_successful else JobStatus.FAILED
+    if job.started is not None:
+        return JobStatus.RUNNING
+    return JobStatus.QUEUED
+
+
+class EdgeImpulseAdapter(ProviderAdapter):
+    provider = Provider.EDGE_IMPULSE
+    reports_total = True
+
+    def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
+        return plan_offset_requests(window, cap or MAX_LIMIT)
+
+    async def fetch_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[Job]:
+        assert isinstance(request, OffsetRequest)
+        project = self.require_project(query.project)
+        response = await self.get(
+            http,
+            LIST_PATH,
+            {"organization": str(self.source.organization_id), "project": project},
+            (*query.params, ("offset", str(request.offset)), ("limit", str(request.limit))),
+        )
+        envelope = self.parse(EdgeImpulseEnvelope, response)
+        if not envelope.success:
+            message = envelope.error or "the request did not succeed"
+            raise self.failure(http, message, code_for_failure_text(message), response.status)
+        body = self.parse(EdgeImpulseJobList, response)
+        jobs = [self.to_job(project, payload) for payload in body.jobs]
+        return UpstreamPage(request, jobs, body.total_job_count)
+
+    async def fetch_by_ids(
+        self, http: UpstreamSession, project: str | None, ids: Sequence[str]
+    ) -> dict[str, Job]:
+        project = self.require_project(project)
+        # No single-job endpoint: scan the project's list; a non-integer id cannot exist.
+        checked = dict.fromkeys(check_path_segment(i, "job id") for i in ids)
+        wanted = [i for i in checked if _INTEGER_ID.match(i)]
+        if not wanted:
+            return {}
+        return await self.scan_for_ids(
+            http, ListQuery(project), wanted, self.learned_cap or MAX_LIMIT
+        )
+
+    def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
+        message, _ = json_error_fields(body, ("error",), "code")
+        return message, None
+
+    def check_project(self, project: str | None) -> str | None:
+        if project is None or not _INTEGER_ID.match(project):
+            shown = "" if project is None else f" {project[:64]!r}"
+            raise BadUserInput(f"edge_impulse project id{shown} must be an integer")
+        return project
+
+    def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
+        # No filter or sort parameters: everything is applied locally.
+        return Pushdown(ListQuery(self.require_project(project)), ordered=False)
+
+    def to_job(self, project: str, payload: EdgeImpulseJobPayload) -> Job:
+        return Job(
+            provider=self.provider,
+            source=self.source.name,
+            project_id=project,
+            native_id=str(payload.id),
+            name=payload.category,
+            status=edge_impulse_status(payload),
+            raw_status=None,
+            created_at=payload.created,
+            started_at=payload.started,
+            finished_at=payload.finished,
+            duration_seconds=(
+                payload.compute_time
+                if payload.compute_time is not None
+                else duration_between(payload.started, payload.finished)
+            ),
+            error_message=None,
+            payload=payload,
+        )

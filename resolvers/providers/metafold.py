@@ -1,0 +1,160 @@
+"""Metafold: a project's jobs as one unpaged list, filtered by `q` and ordered by `sort`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
+from resolvers.errors import BadUserInput
+from resolvers.paging import (
+    PageRequest,
+    PageWindow,
+    UpstreamPage,
+    WholeListRequest,
+    plan_whole_list,
+)
+from resolvers.providers.base import (
+    ListQuery,
+    PayloadModel,
+    ProviderAdapter,
+    Pushdown,
+    UtcDateTime,
+    json_error_fields,
+)
+
+LIST_PATH = "/projects/{project}/jobs"
+JOB_PATH = "/projects/{project}/jobs/{job}"
+
+METAFOLD_STATUS: dict[str, JobStatus] = {
+    "pending": JobStatus.QUEUED,
+    "started": JobStatus.RUNNING,
+    "success": JobStatus.SUCCEEDED,
+    "failure": JobStatus.FAILED,
+    "canceled": JobStatus.CANCELED,
+}
+
+
+class MetafoldAsset(PayloadModel):
+    id: str
+    size: int | None = None
+    created: UtcDateTime | None = None
+    modified: UtcDateTime | None = None
+    checksum: str | None = None
+    filename: str | None = None
+
+
+class MetafoldAssetsAndParams(PayloadModel):
+    assets: dict[str, MetafoldAsset] | None = None
+    params: dict[str, Any] | None
+
+
+class MetafoldJobPayload(PayloadModel):
+    id: str
+    name: str | None
+    type: str
+    state: str
+    created: UtcDateTime
+    # Documented as required, but a job that has not started or finished has no such time.
+    started: UtcDateTime | None = None
+    finished: UtcDateTime | None = None
+    error: str | None
+    inputs: MetafoldAssetsAndParams
+    outputs: MetafoldAssetsAndParams
+    needs: list[str]
+    project_id: str
+    workflow_id: str | None
+
+
+_JOB_ARRAY = TypeAdapter(list[MetafoldJobPayload])
+
+
+def metafold_status(state: str) -> JobStatus:
+    return METAFOLD_STATUS.get(state, JobStatus.UNKNOWN)
+
+
+def _status_terms(statuses: frozenset[JobStatus]) -> list[str] | None:
+    """`q` terms selecting exactly the jobs whose state maps into `statuses` (plus any in an
+    undocumented state, which the local filter drops); None when no documented state matches."""
+    kept = [s for s, status in METAFOLD_STATUS.items() if status in statuses]
+    if not kept and JobStatus.UNKNOWN not in statuses:
+        return None
+    # q has AND and `!` but no OR: a set of states is the conjunction of the others' negations.
+    return [f"!state:{s}" for s, status in METAFOLD_STATUS.items() if status not in statuses]
+
+
+class MetafoldAdapter(ProviderAdapter):
+    provider = Provider.METAFOLD
+    reports_total = True
+
+    def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
+        return plan_whole_list(window)
+
+    async def fetch_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[Job]:
+        assert isinstance(request, WholeListRequest)
+        project = self.require_project(query.project)
+        response = await self.get(http, LIST_PATH, {"project": project}, query.params)
+        jobs = [self.to_job(project, payload) for payload in self.parse(_JOB_ARRAY, response)]
+        return UpstreamPage(request, jobs, len(jobs))
+
+    async def fetch_by_ids(
+        self, http: UpstreamSession, project: str | None, ids: Sequence[str]
+    ) -> dict[str, Job]:
+        project = self.require_project(project)
+        unique = list(dict.fromkeys(check_path_segment(i, "job id") for i in ids))
+        if not unique:
+            return {}
+        if len(unique) == 1:
+            path_params = {"project": project, "job": unique[0]}
+            payload = await self.fetch_one(http, MetafoldJobPayload, JOB_PATH, path_params)
+            jobs = [] if payload is None else [self.to_job(project, payload)]
+        else:
+            # The unfiltered whole list: the same request as any unfiltered listing of the
+            # project in this operation, so the session makes it once.
+            page = await self.fetch_page(http, ListQuery(project), WholeListRequest())
+            jobs = list(page.items)
+        return {job.native_id: job for job in jobs if job.native_id in unique}
+
+    def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
+        message, _ = json_error_fields(body, ("name", "description"), "code")
+        return message, None
+
+    def check_project(self, project: str | None) -> str | None:
+        if project is None:
+            raise BadUserInput("metafold needs a project id")
+        return check_path_segment(project, "project id")
+
+    def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
+        project = self.require_project(project)
+        terms: list[str] = []
+        if spec.statuses is not None:
+            status_terms = _status_terms(spec.statuses)
+            if status_terms is None:
+                return Pushdown(ListQuery(project), ordered=True, empty=True)
+            terms.extend(status_terms)
+        params = [("q", " AND ".join(terms))] if terms else []
+        params.append(("sort", "created:-1" if order is CreatedOrder.DESC else "created:1"))
+        return Pushdown(ListQuery(project, tuple(params)), ordered=True)
+
+    def to_job(self, project: str, payload: MetafoldJobPayload) -> Job:
+        status = metafold_status(payload.state)
+        return Job(
+            provider=self.provider,
+            source=self.source.name,
+            project_id=project,
+            native_id=payload.id,
+            name=payload.name,
+            status=status,
+            raw_status=payload.state,
+            created_at=payload.created,
+            started_at=payload.started,
+            finished_at=payload.finished,
+            duration_seconds=duration_between(payload.started, payload.finished),
+            error_message=payload.error,
+            payload=payload,
+        )

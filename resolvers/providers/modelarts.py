@@ -1,0 +1,167 @@
+"""Huawei Cloud ModelArts training jobs: a project's jobs by page/per_page, total in
+`job_total_count`, times in epoch milliseconds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from pydantic import Field
+
+from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
+from resolvers.errors import BadUserInput
+from resolvers.paging import (
+    MODELARTS_MAX_PER_PAGE,
+    PageNumberRequest,
+    PageRequest,
+    PageWindow,
+    UpstreamPage,
+    plan_page_number_requests,
+)
+from resolvers.providers.base import (
+    ListQuery,
+    PayloadModel,
+    ProviderAdapter,
+    Pushdown,
+    code_for_failure_text,
+    json_error_fields,
+)
+
+LIST_PATH = "/v1/{project}/training-jobs"
+_INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
+
+_CODES_BY_STATUS: dict[JobStatus, tuple[int, ...]] = {
+    JobStatus.QUEUED: (1, 2, 4, 7),
+    JobStatus.RUNNING: (8, 9, 15, 18, 19),
+    JobStatus.SUCCEEDED: (10, 20),
+    JobStatus.FAILED: (3, 5, 6, 11, 14, 16, 17, 21, 22),
+    JobStatus.CANCELED: (12, 13),
+    JobStatus.UNKNOWN: (0,),
+}
+MODELARTS_STATUS: dict[int, JobStatus] = {
+    code: status for status, codes in _CODES_BY_STATUS.items() for code in codes
+}
+_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
+
+
+def modelarts_status(code: int) -> JobStatus:
+    return MODELARTS_STATUS.get(code, JobStatus.UNKNOWN)
+
+
+def epoch_millis(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+
+
+class ModelArtsJobPayload(PayloadModel):
+    job_id: int
+    job_name: str
+    status: int
+    create_time: int
+    version_id: int | None = None
+    duration: int | None = None
+    job_desc: str | None = None
+    version_count: int | None = None
+
+
+class ModelArtsEnvelope(PayloadModel):
+    """The success flag and error fields every body has, checked before the rest."""
+
+    is_success: bool | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class ModelArtsJobList(ModelArtsEnvelope):
+    job_total_count: int = Field(ge=0)
+    jobs: list[ModelArtsJobPayload]
+    job_count_limit: int | None = None
+    quotas: int | None = None
+
+
+class ModelArtsAdapter(ProviderAdapter):
+    provider = Provider.MODELARTS
+    reports_total = True
+
+    def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
+        return plan_page_number_requests(window)
+
+    async def fetch_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[Job]:
+        assert isinstance(request, PageNumberRequest)
+        project = self.require_project(query.project)
+        params = list(query.params)
+        # The configured workspace applies wherever a query does not name one.
+        if self.source.workspace_id is not None and all(k != "workspace_id" for k, _ in params):
+            params.append(("workspace_id", self.source.workspace_id))
+        params += [("page", str(request.page)), ("per_page", str(request.per_page))]
+        response = await self.get(http, LIST_PATH, {"project": project}, params)
+        envelope = self.parse(ModelArtsEnvelope, response)
+        if envelope.is_success is False:
+            message = envelope.error_message or "the request did not succeed"
+            code = code_for_failure_text(message)
+            raise self.failure(http, message, code, response.status, envelope.error_code)
+        body = self.parse(ModelArtsJobList, response)
+        jobs = [self.to_job(project, payload) for payload in body.jobs]
+        return UpstreamPage(request, jobs, body.job_total_count)
+
+    async def fetch_by_ids(
+        self, http: UpstreamSession, project: str | None, ids: Sequence[str]
+    ) -> dict[str, Job]:
+        # No single-job endpoint: scan the project's list; a non-integer id cannot exist.
+        query = ListQuery(self.require_project(project))
+        checked = dict.fromkeys(check_path_segment(i, "job id") for i in ids)
+        wanted = [i for i in checked if _INTEGER_ID.match(i)]
+        if not wanted:
+            return {}
+        return await self.scan_for_ids(http, query, wanted, MODELARTS_MAX_PER_PAGE)
+
+    def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
+        return json_error_fields(body, ("error_message",), "error_code")
+
+    def check_project(self, project: str | None) -> str | None:
+        if project is None:
+            raise BadUserInput("modelarts needs a project id")
+        return check_path_segment(project, "project id")
+
+    def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
+        project = self.require_project(project)
+        params = [("sortBy", "create_time"), ("order", order.value)]
+        # `status` takes one code and undocumented codes map to UNKNOWN: it is pushed only
+        # when the statuses asked for are exactly one documented code.
+        if spec.statuses is not None and JobStatus.UNKNOWN not in spec.statuses:
+            codes = [c for c, s in MODELARTS_STATUS.items() if s in spec.statuses]
+            if not codes:
+                return Pushdown(ListQuery(project), ordered=True, empty=True)
+            if len(codes) == 1:
+                params.append(("status", str(codes[0])))
+        return Pushdown(ListQuery(project, tuple(params)), ordered=True)
+
+    def to_job(self, project: str, payload: ModelArtsJobPayload) -> Job:
+        status = modelarts_status(payload.status)
+        created = epoch_millis(payload.create_time)
+        duration = None if payload.duration is None else payload.duration / 1000
+        # Only the run time is known, not the start: startedAt stays null and a finished job's
+        # finishedAt is creation plus run time (exact when it did not queue).
+        finished = (
+            created + timedelta(seconds=duration)
+            if duration is not None and status in _TERMINAL
+            else None
+        )
+        return Job(
+            provider=self.provider,
+            source=self.source.name,
+            project_id=project,
+            native_id=str(payload.job_id),
+            name=payload.job_name,
+            status=status,
+            raw_status=str(payload.status),
+            created_at=created,
+            started_at=None,
+            finished_at=finished,
+            duration_seconds=duration,
+            error_message=None,
+            payload=payload,
+        )
