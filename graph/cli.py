@@ -1,0 +1,149 @@
+"""`jobgraph`: demo, serve, export-schema, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import socket
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from resolvers.config import Config, ConfigError, load_config, parse_config
+
+log = logging.getLogger("jobgraph")
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def demo_app(port: int, host: str = "127.0.0.1") -> web.Application:
+    """Simulators and gateway in one app: sources point back at this same port."""
+    from graph.app import build_app
+    from simulators import SimulatorSuite
+
+    suite = SimulatorSuite()
+    root = f"http://{host}:{port}"
+    config = parse_config(
+        {
+            "server": {"host": host, "port": port},
+            "sources": suite.demo_sources(root),
+        },
+        environ={},
+    )
+    return build_app(config, suite.demo_environ(), extra_setup=suite.mount)
+
+
+def _bound_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_worker(config_path: str, host: str, port: int, sock: socket.socket) -> None:
+    from graph.app import build_app
+
+    _use_uvloop()
+    config = load_config(config_path)
+    web.run_app(build_app(config), sock=sock, print=None, access_log=None)
+
+
+def serve(config: Config, config_path: str, host: str, port: int, workers: int) -> None:
+    """Run the gateway; with several workers, processes share one listening socket."""
+    from graph.app import build_app
+
+    sock = _bound_socket(host, port, reuse_port=workers > 1)
+    print(f"jobgraph listening on http://{host}:{sock.getsockname()[1]}/graphql", flush=True)
+    if workers == 1:
+        _use_uvloop()
+        web.run_app(build_app(config), sock=sock, print=None, access_log=None)
+        return
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_serve_worker, args=(config_path, host, port, sock), daemon=True)
+        for _ in range(workers)
+    ]
+    for child in children:
+        child.start()
+    try:
+        for child in children:
+            child.join()
+    except KeyboardInterrupt:
+        for child in children:
+            child.terminate()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jobgraph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="simulators + gateway on one port; no network needed")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--host", default="127.0.0.1")
+
+    run = commands.add_parser("serve", help="the gateway against configured upstreams")
+    run.add_argument("--config", required=True)
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--workers", type=int)
+
+    commands.add_parser("export-schema", help="print the schema's SDL")
+
+    simulate = commands.add_parser("simulate", help="only the five simulators")
+    simulate.add_argument("--port", type=int, default=8100)
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--seed", type=int)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        if args.command == "demo":
+            _use_uvloop()
+            app = demo_app(args.port, args.host)
+            print(f"jobgraph demo: open http://{args.host}:{args.port}/graphql", flush=True)
+            web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        elif args.command == "serve":
+            config = load_config(args.config)
+            server = config.server
+            serve(
+                config,
+                args.config,
+                args.host or server.host,
+                server.port if args.port is None else args.port,
+                args.workers or server.workers,
+            )
+        elif args.command == "export-schema":
+            from graph.schema import export_sdl
+
+            sys.stdout.write(export_sdl())
+        elif args.command == "simulate":
+            from simulators.serve import run_simulators
+
+            from simulators import DEFAULT_SEED
+
+            run_simulators(args.host, args.port, DEFAULT_SEED if args.seed is None else args.seed)
+    except ConfigError as exc:
+        print(f"jobgraph: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"jobgraph: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    os._exit(main())

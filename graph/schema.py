@@ -1,0 +1,267 @@
+"""Schema assembly: the Query type, its thin resolvers, and error coding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult, Info
+
+from graph.connections import provider_connection
+from graph.context import RequestContext
+from graph.errors import with_reported
+from graph.ids import decode_global_id
+from graph.provider_types import (
+    EdgeImpulseJob,
+    MetafoldJob,
+    ModelArtsJob,
+    OrangeJob,
+    WorkflowJob,
+    to_graphql,
+)
+from graph.scalars import SCALAR_MAP
+from graph.types import Connection, Job, Node, SourceInfo
+from resolvers.domain import Provider
+from resolvers.errors import BadUserInput, JobgraphError
+from resolvers.loaders import JobLoader, JobRef
+from resolvers.native_queries import (
+    ModelArtsSortField,
+    OrangeJobState,
+    SortOrder,
+    metafold_query,
+    modelarts_query,
+    orange_query,
+)
+from resolvers.providers.base import ListQuery, ProviderAdapter
+
+Ctx = Info[RequestContext, None]
+MAX_NODE_IDS = 100
+
+
+def job_loader(ctx: RequestContext) -> JobLoader:
+    loader = ctx.cache.get(JobLoader)
+    if loader is None:
+        loader = ctx.cache[JobLoader] = JobLoader(ctx.services.adapters, ctx.http)
+    return loader
+
+
+async def load_job(ctx: RequestContext, global_id: str) -> Job | None:
+    """A job by global id, through the operation's DataLoader; access is checked first."""
+    key = decode_global_id(global_id)
+    adapter = ctx.services.adapters.get(key.source) if ctx.principal.may_read(key.source) else None
+    ctx.check_source(key.source)
+    assert adapter is not None
+    project = adapter.check_project(key.project)
+    job = await job_loader(ctx).load(JobRef(key.source, project, key.native_id))
+    return None if job is None else to_graphql(job)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id.")
+    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:
+        return await load_job(info.context, id)
+
+    @strawberry.field(description="Objects by global id, in order; null where not found.")
+    async def nodes(self, info: Ctx, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODE_IDS:
+            raise BadUserInput(f"at most {MAX_NODE_IDS} ids at once")
+        return await _load_many(info, ids)
+
+    @strawberry.field(description="A job by its global id.")
+    async def job(self, info: Ctx, id: strawberry.ID) -> Job | None:
+        return await load_job(info.context, id)
+
+    @strawberry.field(description="The configured sources the caller may read.")
+    def sources(self, info: Ctx) -> list[SourceInfo]:
+        return [
+            SourceInfo(name=s.name, provider=s.provider, projects=list(s.projects), healthy=True)
+            for s in info.context.readable_sources()
+        ]
+
+    @strawberry.field(description="Edge Impulse jobs of one project.")
+    async def edge_impulse_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        organization_id: int,
+        project_id: int,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[EdgeImpulseJob]:
+        def build(adapter: ProviderAdapter) -> ListQuery:
+            if adapter.source.organization_id != organization_id:
+                raise BadUserInput(
+                    f"source {adapter.source.name!r} serves organization "
+                    f"{adapter.source.organization_id}, not {organization_id}"
+                )
+            return ListQuery(adapter.check_project(str(project_id)))
+
+        return await provider_connection(
+            info,
+            Provider.EDGE_IMPULSE,
+            source,
+            build,
+            EdgeImpulseJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Orange IaaS jobs of one project, with Orange's own filters.")
+    async def orange_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        project_id: str,
+        states: list[OrangeJobState] | None = None,
+        sort: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[OrangeJob]:
+        return await provider_connection(
+            info,
+            Provider.ORANGE,
+            source,
+            lambda adapter: orange_query(adapter.require_project(project_id), states, sort),
+            OrangeJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Metafold jobs of one project, with Metafold's `q` and `sort`.")
+    async def metafold_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        project_id: str,
+        q: str | None = None,
+        sort: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[MetafoldJob]:
+        return await provider_connection(
+            info,
+            Provider.METAFOLD,
+            source,
+            lambda adapter: metafold_query(adapter.require_project(project_id), q, sort),
+            MetafoldJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Guided-workflow jobs.")
+    async def workflow_jobs(
+        self,
+        info: Ctx,
+        source: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[WorkflowJob]:
+        return await provider_connection(
+            info,
+            Provider.WORKFLOW,
+            source,
+            lambda _adapter: ListQuery(None),
+            WorkflowJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="ModelArts training jobs of one project, with its filters.")
+    async def model_arts_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        project_id: str,
+        status: int | None = None,
+        search: str | None = None,
+        sort_by: ModelArtsSortField | None = None,
+        order: SortOrder | None = None,
+        workspace_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ModelArtsJob]:
+        return await provider_connection(
+            info,
+            Provider.MODELARTS,
+            source,
+            lambda adapter: modelarts_query(
+                adapter.require_project(project_id),
+                status=status,
+                search=search,
+                sort_by=sort_by,
+                order=order,
+                workspace_id=workspace_id,
+            ),
+            ModelArtsJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+async def _load_many(info: Ctx, ids: Iterable[str]) -> list[Node | None]:
+    async def one(index: int, global_id: str) -> Node | None:
+        try:
+            return await load_job(info.context, global_id)
+        except JobgraphError as exc:
+            info.context.report(exc, (*info.path.as_list(), index))
+            return None
+
+    return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(ids))))
+
+
+class JobgraphSchema(strawberry.Schema):
+    """Strawberry's schema whose every response error is coded (see graph.errors)."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        result = await super().execute(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        result.errors = with_reported(result.errors, context)
+        return result
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        # Unexpected errors are logged once, in graph.errors.coded; caller errors are not logged.
+        return None
+
+
+PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArtsJob)
+
+
+def build_schema() -> JobgraphSchema:
+    return JobgraphSchema(
+        query=Query,
+        types=PROVIDER_TYPES,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def export_sdl() -> str:
+    """The SDL that `schema.graphql` must equal."""
+    return build_schema().as_str() + "\n"

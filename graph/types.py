@@ -1,0 +1,124 @@
+"""The provider-neutral GraphQL types: Node, Job, connections, failures, sources."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from resolvers.domain import JobStatus, Provider
+from resolvers.native_queries import ModelArtsSortField, OrangeJobState, SortOrder
+
+# The domain enums are the GraphQL enums: their member names are the GraphQL values.
+for _enum in (Provider, JobStatus, OrangeJobState, ModelArtsSortField, SortOrder):
+    strawberry.enum(_enum)
+
+
+@strawberry.enum
+class JobOrder(StrEnum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+
+
+@strawberry.interface(description="An object with a globally unique id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.interface(description="A job on any platform; each provider has its own type.")
+class Job(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id; `node(id:)` and `job(id:)` resolve it."
+    )
+    provider: Provider
+    source: str = strawberry.field(description="Name of the configured source it came from.")
+    project_id: str | None = strawberry.field(
+        description="Null where the provider has no projects (WORKFLOW)."
+    )
+    native_id: str = strawberry.field(description="The provider's own id, as a string.")
+    name: str | None
+    status: JobStatus = strawberry.field(description="Normalized status.")
+    raw_status: str | None = strawberry.field(
+        description="The provider's own status value, as a string (null for Edge Impulse)."
+    )
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None = strawberry.field(
+        description="Finished minus started, or the provider's own figure."
+    )
+    error_message: str | None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A source that could not answer; also reported in `errors`.")
+class SourceFailure:
+    source: str
+    provider: Provider
+    code: str
+    message: str
+
+
+@strawberry.type(description="A page cursor for numbered-page navigation.")
+class PageCursor:
+    cursor: str = strawberry.field(description="Pass as `after` to land on this page.")
+    page: int
+    is_current: bool
+
+
+@strawberry.type(description="Cursors to jump straight to numbered pages.")
+class PageCursors:
+    first: PageCursor | None
+    around: list[PageCursor]
+    last: PageCursor | None
+    previous: PageCursor | None
+
+
+@strawberry.type(description="A configured source.")
+class SourceInfo:
+    name: str
+    provider: Provider
+    projects: list[str]
+    healthy: bool
+
+
+N = TypeVar("N")
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    """A Relay page. `totalCount` and `pageCursors` are computed only when selected."""
+
+    edges: list[Edge[N]]
+    page_info: PageInfo
+    failures: list[SourceFailure]
+    count_total: strawberry.Private[Callable[[], Awaitable[int | None]]]
+    page_cursors_for: strawberry.Private[Callable[[int], Awaitable[PageCursors | None]]]
+
+    @strawberry.field
+    def nodes(self) -> list[N]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="Null where it cannot be known without a full scan.")
+    async def total_count(self) -> int | None:
+        return await self.count_total()
+
+    @strawberry.field(description="Cursors for the first, last and nearby numbered pages.")
+    async def page_cursors(self, page_size: int) -> PageCursors | None:
+        return await self.page_cursors_for(page_size)

@@ -1,0 +1,80 @@
+"""Shared fixtures: the five simulators over real HTTP, and a gateway in front of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from graph.app import build_app
+from resolvers.config import Config, parse_config
+from simulators import SimulatorSuite
+
+
+class Gateway:
+    """A running gateway and the simulators behind it."""
+
+    def __init__(self, client: TestClient, suite: SimulatorSuite, config: Config) -> None:
+        self.client = client
+        self.suite = suite
+        self.config = config
+
+    async def post(
+        self, query: str, variables: Mapping[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": dict(variables or {})}, headers=headers
+        )
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+    async def data(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The data of a query that must succeed with no errors."""
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def upstream_calls(self, provider: str, route: str | None = None) -> int:
+        return self.suite.sim(provider).log.count(route)
+
+    def reset_counts(self) -> None:
+        for provider in ("edge_impulse", "orange", "metafold", "workflow", "modelarts"):
+            self.suite.sim(provider).log.clear()
+
+
+@pytest.fixture
+def suite() -> SimulatorSuite:
+    return SimulatorSuite()
+
+
+@pytest.fixture
+async def sim_server(suite: SimulatorSuite, aiohttp_server: Callable[..., Any]) -> TestServer:
+    server: TestServer = await aiohttp_server(suite.app())
+    return server
+
+
+@pytest.fixture
+def sim_root(sim_server: TestServer) -> str:
+    return str(sim_server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def gateway_settings() -> dict[str, Any]:
+    """Overridable extra config (server/auth sections) for the gateway fixture."""
+    return {}
+
+
+@pytest.fixture
+async def gateway(
+    suite: SimulatorSuite,
+    sim_root: str,
+    gateway_settings: dict[str, Any],
+    aiohttp_client: Callable[..., Any],
+) -> Gateway:
+    config = parse_config({"sources": suite.demo_sources(sim_root), **gateway_settings}, environ={})
+    client: TestClient = await aiohttp_client(build_app(config, suite.demo_environ()))
+    return Gateway(client, suite, config)
