@@ -1,0 +1,112 @@
+"""Only the fields a query selects drive upstream work, and each scheme is served with as few
+requests as it allows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Gateway
+from tests.graph.providers import FIELDS, native_ids
+
+
+def largest_project(gateway: Gateway, provider: str) -> str:
+    return max(gateway.suite.projects(provider), key=lambda p: len(gateway.suite.jobs(provider, p)))
+
+
+@pytest.mark.parametrize("provider", ["edge_impulse", "orange", "modelarts", "metafold"])
+async def test_total_count_alone_costs_one_upstream_request(
+    gateway: Gateway, provider: str
+) -> None:
+    project = largest_project(gateway, provider)
+    spec = FIELDS[provider]
+    data = await gateway.data(f"{{ {spec.field}({spec.project_args(project)}) {{ totalCount }} }}")
+    assert data[spec.field]["totalCount"] == len(gateway.suite.jobs(provider, project))
+    assert gateway.upstream_calls(provider) == 1
+
+
+async def test_workflow_total_count_is_null_and_costs_nothing(gateway: Gateway) -> None:
+    data = await gateway.data("{ workflowJobs { totalCount } }")
+    assert data["workflowJobs"]["totalCount"] is None
+    assert gateway.upstream_calls("workflow") == 0
+
+
+@pytest.mark.parametrize("provider", ["edge_impulse", "orange", "modelarts"])
+async def test_a_page_with_has_next_page_and_total_costs_one_request_where_total_is_known(
+    gateway: Gateway, provider: str
+) -> None:
+    project = largest_project(gateway, provider)
+    spec = FIELDS[provider]
+    data = await gateway.data(spec.query(project), {"first": 20})
+    assert data[spec.field]["pageInfo"]["hasNextPage"] is True
+    assert data[spec.field]["totalCount"] == len(gateway.suite.jobs(provider, project))
+    assert gateway.upstream_calls(provider) == 1
+
+
+@pytest.mark.parametrize("start", [0, 3, 17, 99, 150, 283])
+@pytest.mark.parametrize("size", [1, 20, 37, 100])
+async def test_modelarts_serves_any_window_of_up_to_100_with_at_most_two_requests(
+    gateway: Gateway, start: int, size: int
+) -> None:
+    project = largest_project(gateway, "modelarts")
+    expected = native_ids("modelarts", gateway.suite.jobs("modelarts", project))
+    spec = FIELDS["modelarts"]
+    # Reach the window's start with the cursor of the item just before it.
+    after = None
+    position = 0
+    while position < start:
+        step = min(100, start - position)
+        page = await gateway.data(spec.query(project), {"first": step, "after": after})
+        after = page[spec.field]["pageInfo"]["endCursor"]
+        position += step
+    gateway.reset_counts()
+    data = await gateway.data(
+        spec.query(project, selection="edges { node { nativeId } }"),
+        {"first": size, "after": after},
+    )
+    assert [e["node"]["nativeId"] for e in data[spec.field]["edges"]] == expected[
+        start : start + size
+    ]
+    assert gateway.upstream_calls("modelarts") <= 2
+
+
+async def test_orange_learns_its_server_cap_and_then_asks_in_parallel_pages(
+    gateway: Gateway,
+) -> None:
+    project = largest_project(gateway, "orange")
+    spec = FIELDS["orange"]
+    first = await gateway.data(spec.query(project), {"first": 100})
+    assert gateway.upstream_calls("orange") == 2  # 100 asked, the cap answered 50, then the rest
+    gateway.reset_counts()
+    await gateway.data(
+        spec.query(project), {"first": 100, "after": first["orangeJobs"]["pageInfo"]["endCursor"]}
+    )
+    assert gateway.upstream_calls("orange") == 2
+    assert gateway.suite.sim("orange").log.count("list", limit="50") == 2
+
+
+async def test_workflow_last_page_without_before_probes_logarithmically(gateway: Gateway) -> None:
+    expected = native_ids("workflow", gateway.suite.jobs("workflow", None))
+    spec = FIELDS["workflow"]
+    data = await gateway.data(spec.query(None), {"last": 5})
+    assert [e["node"]["nativeId"] for e in data[spec.field]["edges"]] == expected[-5:]
+    assert data[spec.field]["pageInfo"]["hasNextPage"] is False
+    probes = gateway.upstream_calls("workflow")
+    assert probes <= 2 * (len(expected) // 100 + 1).bit_length() + 4
+    assert probes < len(expected) / 20  # far fewer than a walk in default pages
+
+
+async def test_workflow_has_next_page_comes_from_one_lookahead_item_in_the_same_request(
+    gateway: Gateway,
+) -> None:
+    spec = FIELDS["workflow"]
+    data = await gateway.data(spec.query(None), {"first": 10})
+    assert data[spec.field]["pageInfo"]["hasNextPage"] is True
+    assert gateway.suite.sim("workflow").log.count("list", limit="11") == 1
+    assert gateway.upstream_calls("workflow") == 1
+
+
+async def test_metafold_walk_in_pages_costs_one_request_per_page(gateway: Gateway) -> None:
+    project = largest_project(gateway, "metafold")
+    spec = FIELDS["metafold"]
+    await gateway.data(spec.query(project), {"first": 10})
+    assert gateway.upstream_calls("metafold") == 1
