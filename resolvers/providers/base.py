@@ -7,10 +7,13 @@ URL, parameters, paging scheme, payload model and status map.
 
 from __future__ import annotations
 
+import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
@@ -61,6 +64,47 @@ def code_for_failure_text(text: str) -> ErrorCode:
     if "forbidden" in lowered or "permission" in lowered or "not allowed" in lowered:
         return ErrorCode.UPSTREAM_FORBIDDEN
     return ErrorCode.UPSTREAM_BAD_REQUEST
+
+
+@cache
+def _unsafe_folded_chars() -> frozenset[str]:
+    """Casefolded characters that an upstream's simpler case-insensitive matching (`str.lower`
+    or `re.IGNORECASE`) may fail to find where `casefold()` does: parts of multi-character
+    folds (ß -> ss) and folds that those matchers do not equate with the original."""
+    unsafe: set[str] = set()
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        folded = char.casefold()
+        if folded == char:
+            continue
+        if len(folded) > 1:
+            unsafe.update(folded)
+        elif (
+            char.lower() != folded
+            or folded.lower() != folded
+            or not re.fullmatch(re.escape(folded), char, re.IGNORECASE)
+        ):
+            unsafe.add(folded)
+    return frozenset(unsafe)
+
+
+def search_runs(term: str) -> list[str]:
+    """The casefolded term split at characters whose upstream matching could differ from
+    `JobFilterSpec.matches`: each run, matched case-insensitively (by `lower()` or
+    `re.IGNORECASE`) as a substring, in order, selects a superset of the local matches."""
+    unsafe = _unsafe_folded_chars()
+    runs: list[str] = []
+    current = ""
+    for char in term.casefold():
+        if char in unsafe:
+            if current:
+                runs.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        runs.append(current)
+    return runs
 
 
 @dataclass(frozen=True, slots=True)

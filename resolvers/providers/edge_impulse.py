@@ -30,8 +30,9 @@ from resolvers.providers.base import (
 )
 
 LIST_PATH = "/api/organizations/{organization}/whitelabel/projects/{project}/jobs"
-# The largest page asked for; a server that returns fewer is learned by the paging engine.
-MAX_LIMIT = 100
+# The largest page asked for (the API documents no maximum); a server that returns fewer
+# while more exist is learned by the paging engine.
+MAX_LIMIT = 1000
 _INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
 
 

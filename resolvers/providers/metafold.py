@@ -24,6 +24,7 @@ from resolvers.providers.base import (
     Pushdown,
     UtcDateTime,
     json_error_fields,
+    search_runs,
 )
 
 LIST_PATH = "/projects/{project}/jobs"
@@ -86,6 +87,11 @@ def _status_terms(statuses: frozenset[JobStatus]) -> list[str] | None:
     return [f"!state:{s}" for s, status in METAFOLD_STATUS.items() if status not in statuses]
 
 
+def _quoted(value: str) -> str:
+    """A `q` value in double quotes, with `"` and `\\` escaped by a backslash."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class MetafoldAdapter(ProviderAdapter):
     provider = Provider.METAFOLD
     reports_total = True
@@ -121,8 +127,7 @@ class MetafoldAdapter(ProviderAdapter):
         return {job.native_id: job for job in jobs if job.native_id in unique}
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
-        message, _ = json_error_fields(body, ("name", "description"), "code")
-        return message, None
+        return json_error_fields(body, ("name", "description"), "code")
 
     def check_project(self, project: str | None) -> str | None:
         if project is None:
@@ -137,6 +142,12 @@ class MetafoldAdapter(ProviderAdapter):
             if status_terms is None:
                 return Pushdown(ListQuery(project), ordered=True, empty=True)
             terms.extend(status_terms)
+        if spec.search:
+            runs = search_runs(spec.search)
+            if runs:
+                # Metafold matches a whole name case-insensitively with `*` for any run of
+                # characters: the safe runs in order, between wildcards, select a superset.
+                terms.append(f"name:{_quoted('*' + '*'.join(runs) + '*')}")
         params = [("q", " AND ".join(terms))] if terms else []
         params.append(("sort", "created:-1" if order is CreatedOrder.DESC else "created:1"))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True)

@@ -27,9 +27,11 @@ from resolvers.providers.base import (
     Pushdown,
     code_for_failure_text,
     json_error_fields,
+    search_runs,
 )
 
 LIST_PATH = "/v1/{project}/training-jobs"
+MAX_SEARCH = 64
 _INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
 
 _CODES_BY_STATUS: dict[JobStatus, tuple[int, ...]] = {
@@ -137,18 +139,22 @@ class ModelArtsAdapter(ProviderAdapter):
                 return Pushdown(ListQuery(project), ordered=True, empty=True)
             if len(codes) == 1:
                 params.append(("status", str(codes[0])))
+        if spec.search:
+            # search_content is a substring of the lowercased job_name: any safe run of the
+            # term selects a superset; the longest selects least.
+            runs = search_runs(spec.search)
+            if runs:
+                params.append(("search_content", max(runs, key=len)[:MAX_SEARCH]))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True)
 
     def to_job(self, project: str, payload: ModelArtsJobPayload) -> Job:
         status = modelarts_status(payload.status)
         created = epoch_millis(payload.create_time)
         duration = None if payload.duration is None else payload.duration / 1000
-        # Only the run time is known, not the start: startedAt stays null and a finished job's
-        # finishedAt is creation plus run time (exact when it did not queue).
+        # Only the run time is known, not the start: startedAt stays null, and a job that ran
+        # and ended has finishedAt = creation + run time (exact when it did not queue).
         finished = (
-            created + timedelta(seconds=duration)
-            if duration is not None and status in _TERMINAL
-            else None
+            created + timedelta(seconds=duration) if duration and status in _TERMINAL else None
         )
         return Job(
             provider=self.provider,

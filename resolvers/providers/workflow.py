@@ -7,7 +7,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from pydantic import Field, TypeAdapter
 
 from resolvers.client import UpstreamSession, check_path_segment
@@ -26,6 +25,7 @@ from resolvers.providers.base import (
     ProviderAdapter,
     Pushdown,
     UtcDateTime,
+    json_error_fields,
 )
 
 LIST_PATH = "/jobs/v1/"
@@ -46,6 +46,7 @@ WORKFLOW_STATUS: dict[str, JobStatus] = {
     word: status for status, words in _STATUS_WORDS.items() for word in words
 }
 _SEPARATORS = re.compile(r"[\s_\-]+")
+_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
 
 
 def workflow_status(raw: str | None) -> JobStatus:
@@ -154,23 +155,8 @@ class WorkflowAdapter(ProviderAdapter):
         return {job.native_id: job for job in jobs if job.native_id in unique}
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
-        # The error body is undocumented: take the first usual message key of a JSON object.
-        data: Any = orjson.loads(body)
-        if not isinstance(data, dict):
-            raise ValueError("error body is not an object")
-        message = next(
-            (
-                data[key]
-                for key in ("message", "error", "detail", "title")
-                if isinstance(data.get(key), str) and data[key]
-            ),
-            "",
-        )
-        code = next(
-            (data[k] for k in ("code", "errorCode", "error_code") if data.get(k) is not None),
-            None,
-        )
-        return message, None if code is None else str(code)
+        # Undocumented: the service sends RFC 7807 problem details; other usual keys too.
+        return json_error_fields(body, ("title", "detail", "message", "error"), "code")
 
     def check_project(self, project: str | None) -> str | None:
         if project is not None:
@@ -183,18 +169,24 @@ class WorkflowAdapter(ProviderAdapter):
 
     def to_job(self, payload: WorkflowJobPayload) -> Job:
         meta = payload.metadata
+        status = workflow_status(meta.status)
+        step = meta.current_step.single_step if meta.current_step is not None else None
+        finished = None
+        # A job that ended did so when its current (last) step was completed or cancelled.
+        if step is not None and status in _TERMINAL:
+            finished = step.completed or step.cancelled
         return Job(
             provider=self.provider,
             source=self.source.name,
             project_id=None,
             native_id=payload.job_id,
             name=meta.job_title,
-            status=workflow_status(meta.status),
+            status=status,
             raw_status=meta.status,
             created_at=meta.created,
-            # The job object has no start or finish time of its own (only its steps' times).
+            # Only the current step's start is given, not the job's: startedAt stays null.
             started_at=None,
-            finished_at=None,
+            finished_at=finished,
             duration_seconds=None,
             error_message=meta.abandon_reason,
             payload=payload,
