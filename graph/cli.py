@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
-import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -131,9 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stdout.write(export_sdl())
         elif args.command == "simulate":
-            from simulators.serve import run_simulators
-
             from simulators import DEFAULT_SEED
+            from simulators.serve import run_simulators
 
             run_simulators(args.host, args.port, DEFAULT_SEED if args.seed is None else args.seed)
     except ConfigError as exc:
@@ -146,4 +144,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os._exit(main())
+    sys.exit(main())

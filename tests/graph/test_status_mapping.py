@@ -1,0 +1,119 @@
+"""Every provider's statuses map to the normalized JobStatus of DESIGN.md, raw kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Gateway
+from tests.graph.providers import FIELDS
+
+ORANGE = {
+    "acknowledged": "QUEUED",
+    "in-progress": "RUNNING",
+    "completed": "SUCCEEDED",
+    "failed": "FAILED",
+}
+METAFOLD = {
+    "pending": "QUEUED",
+    "started": "RUNNING",
+    "success": "SUCCEEDED",
+    "failure": "FAILED",
+    "canceled": "CANCELED",
+}
+MODELARTS: dict[int, str] = {
+    **dict.fromkeys((1, 2, 4, 7), "QUEUED"),
+    **dict.fromkeys((8, 9, 15, 18, 19), "RUNNING"),
+    **dict.fromkeys((10, 20), "SUCCEEDED"),
+    **dict.fromkeys((3, 5, 6, 11, 14, 16, 17, 21, 22), "FAILED"),
+    **dict.fromkeys((12, 13), "CANCELED"),
+}
+WORKFLOW = {
+    "Paused": "PAUSED",
+    "Completed": "SUCCEEDED",
+    "InProgress": "RUNNING",
+    "Cancelled": "CANCELED",
+    "Abandoned": "CANCELED",
+}
+GO_ZERO = "0001-01-01T00:00:00Z"
+
+
+def edge_impulse_expected(job: dict[str, Any]) -> str:
+    def present(key: str) -> bool:
+        return job.get(key) not in (None, GO_ZERO)
+
+    if present("finished"):
+        outcome = job.get("finishedSuccessful")
+        return "UNKNOWN" if outcome is None else ("SUCCEEDED" if outcome else "FAILED")
+    return "RUNNING" if present("started") else "QUEUED"
+
+
+def expected_status(provider: str, job: dict[str, Any]) -> tuple[str, str | None]:
+    if provider == "edge_impulse":
+        return edge_impulse_expected(job), None
+    if provider == "orange":
+        return ORANGE.get(job["state"], "UNKNOWN"), job["state"]
+    if provider == "metafold":
+        return METAFOLD.get(job["state"], "UNKNOWN"), job["state"]
+    if provider == "modelarts":
+        return MODELARTS.get(job["status"], "UNKNOWN"), str(job["status"])
+    raw = job["metadata"].get("status")
+    return WORKFLOW.get(raw, "UNKNOWN") if raw in WORKFLOW else "?", raw
+
+
+async def all_nodes(gateway: Gateway, provider: str, project: str | None) -> list[dict[str, Any]]:
+    spec = FIELDS[provider]
+    nodes: list[dict[str, Any]] = []
+    after = None
+    while True:
+        data = await gateway.data(
+            spec.query(
+                project,
+                selection="pageInfo { hasNextPage endCursor } nodes { nativeId status rawStatus }",
+            ),
+            {"first": 100, "after": after},
+        )
+        nodes += data[spec.field]["nodes"]
+        if not data[spec.field]["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = data[spec.field]["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize(
+    "provider", ["edge_impulse", "orange", "metafold", "modelarts", "workflow"]
+)
+async def test_every_upstream_status_maps_as_designed_and_keeps_its_raw_value(
+    gateway: Gateway, provider: str
+) -> None:
+    projects = [None] if provider == "workflow" else gateway.suite.projects(provider)
+    checked: set[str] = set()
+    for project in projects:
+        raw_jobs = gateway.suite.jobs(provider, project)
+        nodes = await all_nodes(gateway, provider, project)
+        assert len(nodes) == len(raw_jobs)
+        for raw, node in zip(raw_jobs, nodes, strict=True):
+            status, raw_status = expected_status(provider, raw)
+            assert node["rawStatus"] == raw_status
+            if status != "?":
+                assert node["status"] == status, (raw, node)
+            checked.add(node["status"])
+    assert len(checked) >= 4  # the datasets hold every status value
+
+
+async def test_workflow_unknown_status_strings_map_to_unknown_without_failing(
+    gateway: Gateway,
+) -> None:
+    raw_jobs = gateway.suite.jobs("workflow", None)
+    nodes = await all_nodes(gateway, "workflow", None)
+    odd = [
+        node
+        for raw, node in zip(raw_jobs, nodes, strict=True)
+        if raw["metadata"].get("status") not in WORKFLOW
+    ]
+    assert odd, "the workflow dataset should hold statuses outside the documented ones"
+    assert all(
+        node["status"] in {"QUEUED", "RUNNING", "FAILED", "SUCCEEDED", "CANCELED", "UNKNOWN"}
+        for node in odd
+    )
+    assert any(node["status"] == "UNKNOWN" for node in odd)
