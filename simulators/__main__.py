@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 
-from simulators.serve import serve_simulators
+from simulators.serve import run_simulators
 from simulators.suite import DEFAULT_SEED
 
 
@@ -22,10 +20,7 @@ def main() -> None:
         help="let time pass SPEED times faster than real time, so jobs start and finish",
     )
     args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve_simulators(args.host, args.port, args.seed, live_clock_speed=args.live_clock)
-        )
+    run_simulators(args.host, args.port, args.seed, live_clock_speed=args.live_clock)
 
 
 if __name__ == "__main__":

@@ -154,8 +154,11 @@ class ModelArtsSimulator(Simulator):
             "job_desc": rng.choice(_DESCRIPTIONS),
             "version_count": version_count,
         }
-        private = {"workspace": workspace, "started": timing.started}
-        private["running"] = timing.started is not None and timing.finished is None
+        private: dict[str, Any] = {
+            "workspace": workspace,
+            "started": timing.started,
+            "running": timing.started is not None and timing.finished is None,
+        }
         return SimJob(payload=payload, events=list(timing.events), private=private)
 
     def apply_event(self, job: SimJob, action: str, at: datetime) -> None:

@@ -52,7 +52,12 @@ async def serve_simulators(
         await runner.cleanup()
 
 
-def run_simulators(host: str, port: int, seed: int = DEFAULT_SEED) -> None:
-    """Blocking: serve the simulators on host:port until interrupted."""
+def run_simulators(
+    host: str, port: int, seed: int = DEFAULT_SEED, *, live_clock_speed: float | None = None
+) -> None:
+    """Blocking: serve the simulators on host:port (0 picks a free port) until interrupted.
+
+    With `live_clock_speed`, simulated time runs that many times faster than real time.
+    """
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_simulators(host, port, seed))
+        asyncio.run(serve_simulators(host, port, seed, live_clock_speed=live_clock_speed))

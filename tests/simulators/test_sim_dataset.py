@@ -1,0 +1,111 @@
+"""The seeded datasets: deterministic bytes, awkward project sizes, every status, equal times."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from simulators import PROVIDERS, SimulatorSuite
+
+CREATED = {
+    "edge_impulse": lambda job: job["created"],
+    "orange": lambda job: job["createdDate"],
+    "metafold": lambda job: job["created"],
+    "workflow": lambda job: job["metadata"]["created"],
+    "modelarts": lambda job: job["create_time"],
+}
+
+
+async def all_bytes(sims) -> list[bytes]:
+    """Every list endpoint of every project in full, plus every single-job lookup of one project."""
+    bodies: list[bytes] = []
+    for provider in PROVIDERS:
+        params = {
+            "edge_impulse": {"limit": 1000},
+            "orange": {"limit": 50},
+            "workflow": {"limit": 1000},
+            "modelarts": {"per_page": 1000},
+        }.get(provider)
+        for project in sims.suite.projects(provider) or [None]:
+            bodies.append((await sims.list(provider, project, params)).raw)
+    for job in sims.suite.jobs("orange", sims.suite.projects("orange")[2]):
+        reply = await sims.get(
+            "orange", f"/projects/{sims.suite.projects('orange')[2]}/jobs/{job['id']}"
+        )
+        bodies.append(reply.raw)
+    return bodies
+
+
+async def test_same_seed_gives_byte_identical_responses(make_sims):
+    first = await all_bytes(await make_sims(SimulatorSuite(seed=7)))
+    second = await all_bytes(await make_sims(SimulatorSuite(seed=7)))
+    assert first == second
+
+
+async def test_default_seed_is_reproducible(sims, make_sims):
+    assert await all_bytes(sims) == await all_bytes(await make_sims(SimulatorSuite()))
+
+
+def test_other_seed_gives_other_jobs_in_the_same_projects():
+    one, two = SimulatorSuite(seed=1), SimulatorSuite(seed=2)
+    for provider in PROVIDERS:
+        assert one.projects(provider) == two.projects(provider)
+        for project in one.projects(provider) or [None]:
+            assert len(one.jobs(provider, project)) == len(two.jobs(provider, project))
+        largest = max(one.projects(provider) or [None], key=lambda p: len(one.jobs(provider, p)))
+        assert one.jobs(provider, largest) != two.jobs(provider, largest)
+
+
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p != "workflow"])
+def test_projects_include_empty_single_mid_and_several_hundred(suite, provider):
+    sizes = sorted(len(suite.jobs(provider, project)) for project in suite.projects(provider))
+    assert sizes[0] == 0
+    assert 1 in sizes
+    assert any(10 < size < 100 for size in sizes)
+    assert 350 <= sizes[-1] <= 420
+
+
+def test_workflow_has_one_list_of_several_hundred(suite):
+    assert suite.projects("workflow") == []
+    assert 200 <= len(suite.jobs("workflow", None)) <= 420
+
+
+def test_every_provider_has_exactly_equal_creation_times_within_a_project(suite, provider):
+    largest = max(suite.projects(provider) or [None], key=lambda p: len(suite.jobs(provider, p)))
+    created = Counter(CREATED[provider](job) for job in suite.jobs(provider, largest))
+    assert max(created.values()) >= 2
+
+
+def test_jobs_are_created_before_the_datasets_now(suite, provider):
+    for project in suite.projects(provider) or [None]:
+        for job in suite.jobs(provider, project):
+            created = CREATED[provider](job)
+            if provider == "modelarts":
+                assert created < 1_741_944_413_589
+            else:
+                assert created < "2025-03-14T09:26:53.589Z"
+
+
+def test_small_profile_caps_projects_at_23_jobs():
+    small = SimulatorSuite(sizes="small")
+    for provider in PROVIDERS:
+        for project in small.projects(provider) or [None]:
+            assert len(small.jobs(provider, project)) <= 23
+
+
+def test_large_profile_grows_big_projects_twentyfold(suite):
+    large = SimulatorSuite(sizes="large")
+    assert len(large.jobs("orange", large.projects("orange")[0])) == 412 * 20
+    assert len(large.jobs("orange", large.projects("orange")[2])) == 57
+
+
+def test_unknown_sizes_profile_is_rejected():
+    with pytest.raises(ValueError, match="sizes"):
+        SimulatorSuite(sizes="huge")
+
+
+def test_suite_jobs_are_copies(suite):
+    project = suite.projects("orange")[0]
+    suite.jobs("orange", project)[0]["state"] = "mangled"
+    assert suite.jobs("orange", project)[0]["state"] != "mangled"
