@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -78,12 +79,19 @@ def serve(config: Config, config_path: str, host: str, port: int, workers: int) 
     ]
     for child in children:
         child.start()
-    try:
-        for child in children:
-            child.join()
-    except KeyboardInterrupt:
+
+    def stop(signum: int, _frame: object) -> None:
+        # Workers must not outlive the parent, however it is stopped.
         for child in children:
             child.terminate()
+        for child in children:
+            child.join(timeout=10)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

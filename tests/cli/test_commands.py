@@ -1,0 +1,144 @@
+"""The `jobgraph` commands, run as a user would: as processes, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from simulators.credentials import DEMO_ENVIRON
+
+JOBGRAPH = [sys.executable, "-m", "graph.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+@contextmanager
+def running(*args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [*JOBGRAPH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def graphql(url: str, query: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body: dict[str, object] = json.load(response)
+        return body
+
+
+def test_demo_serves_graphql_over_its_own_simulators() -> None:
+    port = free_port()
+    with running("demo", "--port", str(port)) as process:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        body = graphql(
+            f"http://127.0.0.1:{port}/graphql",
+            "{ sources { name provider } workflowJobs(first: 2) { nodes { nativeId } } }",
+        )
+        assert "errors" not in body
+        data = body["data"]
+        assert isinstance(data, dict)
+        assert {s["name"] for s in data["sources"]} == {"ei", "orange", "mf", "wf", "ma"}
+        assert len(data["workflowJobs"]["nodes"]) == 2
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/graphql" in output
+
+
+def test_simulate_prints_base_urls_and_credentials() -> None:
+    port = free_port()
+    with running("simulate", "--port", str(port)) as process:
+        wait_for(f"http://127.0.0.1:{port}/_sim/workflow/_control/requests")
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/_sim/orange" in output
+    assert DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"] in output
+
+
+def test_serve_runs_the_gateway_from_a_config_file(tmp_path: Path) -> None:
+    sim_port, port = free_port(), free_port()
+    config = tmp_path / "jobgraph.toml"
+    config.write_text(
+        f'[server]\nport = {port}\n[[sources]]\nname = "wf"\nprovider = "workflow"\n'
+        f'base_url = "http://127.0.0.1:{sim_port}/_sim/workflow"\ntoken_env = "WF_TOKEN"\n'
+    )
+    env = {"WF_TOKEN": DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"], "PATH": "/usr/bin:/bin"}
+    with (
+        running("simulate", "--port", str(sim_port)),
+        running("serve", "--config", str(config), env=env),
+    ):
+        wait_for(f"http://127.0.0.1:{sim_port}/_sim/workflow/_control/requests")
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        body = graphql(
+            f"http://127.0.0.1:{port}/graphql", "{ workflowJobs(first: 3) { nodes { nativeId } } }"
+        )
+    assert "errors" not in body
+
+
+def test_serve_with_a_bad_config_exits_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nmax_page_size = -3\n")
+    result = subprocess.run(
+        [*JOBGRAPH, "serve", "--config", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "server.max_page_size" in result.stderr
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_serve_with_workers_shares_one_port(tmp_path: Path, workers: int) -> None:
+    sim_port, port = free_port(), free_port()
+    config = tmp_path / "jobgraph.toml"
+    config.write_text(
+        f'[server]\nport = {port}\n[[sources]]\nname = "wf"\nprovider = "workflow"\n'
+        f'base_url = "http://127.0.0.1:{sim_port}/_sim/workflow"\ntoken_env = "WF_TOKEN"\n'
+    )
+    env = {"WF_TOKEN": DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"], "PATH": "/usr/bin:/bin"}
+    with (
+        running("simulate", "--port", str(sim_port)),
+        running("serve", "--config", str(config), "--workers", str(workers), env=env),
+    ):
+        wait_for(f"http://127.0.0.1:{sim_port}/_sim/workflow/_control/requests")
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        for _ in range(10):
+            body = graphql(
+                f"http://127.0.0.1:{port}/graphql",
+                "{ workflowJobs(first: 1) { nodes { nativeId } } }",
+            )
+            assert "errors" not in body
