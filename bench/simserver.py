@@ -1,0 +1,31 @@
+"""`python -m bench.simserver --port 0`: the five simulators on uvloop, so that the upstream
+side costs as little CPU as it can and the gateway is what gets measured."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from simulators.serve import serve_simulators
+from simulators.suite import DEFAULT_SEED
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.simserver", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(serve_simulators(args.host, args.port, args.seed))
+
+
+if __name__ == "__main__":
+    main()
