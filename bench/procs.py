@@ -112,6 +112,8 @@ def start(name: str, command: Sequence[str], env: dict[str, str], timeout: float
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A shell's background job ignores SIGINT; the servers must not, it is how they stop.
+        preexec_fn=_default_sigint,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
@@ -137,3 +139,7 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
     for line in process.stdout:
         lines.append(line.rstrip())
         del lines[:-200]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

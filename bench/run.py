@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,7 +53,7 @@ JOB_FIELDS += " durationSeconds"
 @dataclass(frozen=True)
 class Options:
     quick: bool = False
-    samples: int = 300
+    samples: int = 200
     seconds: float = 10.0
     requests: int = 10_000
     loadgen: str = "auto"  # auto | wrk | aiohttp
@@ -273,6 +274,11 @@ def _stats(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+def replay_url(root: str, entry: Mapping[str, Any]) -> str:
+    """The URL of a request a simulator logged, to send it again directly."""
+    return f"{root}{entry['path']}?{urlencode([tuple(pair) for pair in entry['query']])}"
+
+
 def _headers_for(suite: SimulatorSuite, provider: str) -> dict[str, str]:
     config = parse_config({"sources": suite.demo_sources("http://x")}, environ={})
     source = next(s for s in config.sources if s.provider.value == provider)
@@ -297,14 +303,7 @@ async def measure_overhead(
             await post(session, gateway, query)
             made = (await upstreams.requests(session))[spec.provider]
             headers = _headers_for(upstreams.suite, spec.provider)
-            direct = [
-                Target(
-                    "GET",
-                    f"{upstreams.root}{entry['path']}?{urlencode([tuple(q) for q in entry['query']])}",
-                    headers,
-                )
-                for entry in made
-            ]
+            direct = [Target("GET", replay_url(upstreams.root, e), headers) for e in made]
             via = [graphql_target(gateway, query)]
             direct_s: list[float] = []
             via_s: list[float] = []
@@ -585,6 +584,11 @@ async def measure_memory(
     }
 
 
+def py_spy() -> str | None:
+    beside = Path(PYTHON).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 async def measure_profile(
     session: aiohttp.ClientSession,
     config: Path,
@@ -592,25 +596,84 @@ async def measure_profile(
     options: Options,
     layout: Layout,
 ) -> dict[str, Any]:
-    """The hot path under pyinstrument (sampling every 0.5 ms) while driven at concurrency 16."""
+    """Where the gateway's CPU goes on the hot path, sampled while driven at concurrency 16:
+    py-spy (on-CPU samples of the unmodified gateway) when installed, else pyinstrument."""
     prefix = options.profile_prefix
-    command = [PYTHON, "-m", "bench.profiled", "--config", str(config), "--out", str(prefix)]
-    service = start("profiled gateway", pinned(command, layout.gateway), bench_env())
+    spy = py_spy()
+    if spy is None:
+        command = [PYTHON, "-m", "bench.profiled", "--config", str(config), "--out", str(prefix)]
+        service = start("profiled gateway", pinned(command, layout.gateway), bench_env())
+    else:
+        service = start_gateway(config, 1, layout.gateway)
+    recorder: asyncio.subprocess.Process | None = None
     try:
         await wait_ready(session, service, 1)
         target = graphql_target(service.url, spec.query(20))
-        await run_aiohttp(target, CONCURRENCY, requests=100)
+        await run_aiohttp(target, CONCURRENCY, requests=200)
+        if spy is not None:
+            recorder = await asyncio.create_subprocess_exec(
+                *pinned([spy, "record", "-r", "1000", "-f", "raw", "-o"], layout.others),
+                str(prefix.with_suffix(".txt")),
+                "--pid",
+                str(service.pid),
+                "-d",
+                str(max(1, round(options.profile_seconds))),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await asyncio.sleep(0.5)
         load = await drive(target, replace(options, seconds=options.profile_seconds), layout)
+        if recorder is not None:
+            await asyncio.wait_for(recorder.wait(), 60)
     finally:
         service.stop(timeout=60)
-    top = json.loads(prefix.with_suffix(".json").read_text())
+    if spy is not None:
+        top = collapsed_top_items(prefix.with_suffix(".txt"))
+        prefix.with_suffix(".json").write_text(json.dumps(top, indent=2))
+        files = [".txt", ".json"]
+    else:
+        top = json.loads(prefix.with_suffix(".json").read_text())
+        files = [".html", ".txt", ".json"]
     return {
-        "tool": "pyinstrument",
+        "tool": "pyinstrument" if spy is None else "py-spy",
         "requests": load.requests,
-        "files": [str(prefix.with_suffix(s).relative_to(ROOT)) for s in (".html", ".txt", ".json")],
-        "top_self": top["self"][:10],
-        "top_own": top["own_cumulative"][:10],
+        "files": [str(prefix.with_suffix(s).relative_to(ROOT)) for s in files],
+        "top_self": top["self"][:12],
+        "top_own": top["own_cumulative"][:12],
     }
+
+
+def collapsed_top_items(path: Path, count: int = 15) -> dict[str, Any]:
+    """From py-spy's collapsed stacks: functions by on-CPU self time, and our own functions
+    (graph/, resolvers/) by inclusive time."""
+    self_samples: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not stack:
+            continue
+        samples = int(number)
+        total += samples
+        frames = [_function_of(frame) for frame in stack.split(";")]
+        self_samples[frames[-1]] = self_samples.get(frames[-1], 0) + samples
+        for frame in set(frames):
+            if frame.split(" (", 1)[-1].startswith(("graph/", "resolvers/")):
+                inclusive[frame] = inclusive.get(frame, 0) + samples
+
+    def ranked(table: dict[str, int]) -> list[dict[str, Any]]:
+        best = sorted(table.items(), key=lambda kv: kv[1], reverse=True)[:count]
+        return [
+            {"function": k, "samples": v, "share": round(v / max(1, total), 4)} for k, v in best
+        ]
+
+    return {"samples": total, "self": ranked(self_samples), "own_cumulative": ranked(inclusive)}
+
+
+def _function_of(frame: str) -> str:
+    """`name (file.py:line)` -> `name (file.py)`: one entry per function, not per line."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit(':', 1)[0]})" if where else name
 
 
 # --- the run ----------------------------------------------------------------------------
