@@ -12,12 +12,16 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from graph.context import RequestContext
 from graph.ids import JobKey, encode_global_id
 from graph.scalars import Long
 from graph.types import Job
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
+from resolvers.errors import JobgraphError
+from resolvers.loaders import JobRef, operation_loader
 
 
 def common_fields(job: DomainJob) -> dict[str, Any]:
@@ -202,6 +206,19 @@ class MetafoldJob(Job):
             needs=list(p.needs),
             workflow_id=p.workflow_id,
         )
+
+    @strawberry.field(description="The jobs this one `needs`, in order (missing ones left out).")
+    async def dependencies(self, info: Info[RequestContext, None]) -> list[MetafoldJob]:
+        # Through the operation's DataLoader: a page's dependencies cost one batched lookup.
+        ctx = info.context
+        loader = operation_loader(ctx.cache, ctx.services.adapters, ctx.http)
+        refs = [JobRef(self.source, self.project_id, need) for need in self.needs]
+        try:
+            jobs = await loader.load_many(refs)
+        except JobgraphError as exc:
+            ctx.report(exc, tuple(info.path.as_list()))
+            return []
+        return [MetafoldJob.from_job(job) for job in jobs if job is not None]
 
 
 # --- guided-workflow jobs ----------------------------------------------------------

@@ -13,7 +13,9 @@ from strawberry.types import ExecutionResult, Info
 from graph.connections import provider_connection
 from graph.context import RequestContext
 from graph.errors import with_reported
+from graph.federated import federated_jobs
 from graph.ids import decode_global_id
+from graph.inputs import JobFilter
 from graph.provider_types import (
     EdgeImpulseJob,
     MetafoldJob,
@@ -23,7 +25,7 @@ from graph.provider_types import (
     to_graphql,
 )
 from graph.scalars import SCALAR_MAP
-from graph.types import Connection, Job, Node, SourceInfo
+from graph.types import Connection, Job, JobOrder, Node, SourceInfo
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
 from resolvers.loaders import JobLoader, JobRef
@@ -81,6 +83,31 @@ class Query:
             SourceInfo(name=s.name, provider=s.provider, projects=list(s.projects), healthy=True)
             for s in info.context.readable_sources()
         ]
+
+    @strawberry.field(
+        description="Jobs of every readable source and project, merged by creation time."
+    )
+    async def jobs(
+        self,
+        info: Ctx,
+        sources: list[str] | None = None,
+        filter: JobFilter | None = None,
+        order_by: JobOrder | None = JobOrder.CREATED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Job]:
+        return await federated_jobs(
+            info,
+            sources=sources,
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
     @strawberry.field(description="Edge Impulse jobs of one project.")
     async def edge_impulse_jobs(

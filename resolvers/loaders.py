@@ -6,10 +6,11 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiodataloader import DataLoader
 
-from resolvers.client import UpstreamSession
+from resolvers.client import UpstreamSession, check_path_segment
 from resolvers.domain import Job
 from resolvers.errors import JobgraphError
 from resolvers.providers.base import ProviderAdapter
@@ -38,7 +39,14 @@ class JobLoader(DataLoader[JobRef, Job | None]):
         self, refs: Sequence[JobRef]
     ) -> list[Job | Exception | None]:
         groups: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+        malformed: dict[JobRef, JobgraphError] = {}
         for ref in refs:
+            # A malformed id fails alone instead of failing its whole group's request.
+            try:
+                check_path_segment(ref.native_id, "job id")
+            except JobgraphError as exc:
+                malformed[ref] = exc
+                continue
             groups[(ref.source, ref.project)].add(ref.native_id)
         keys = list(groups)
         outcomes = await asyncio.gather(
@@ -55,6 +63,9 @@ class JobLoader(DataLoader[JobRef, Job | None]):
         )
         results: list[Job | Exception | None] = []
         for ref in refs:
+            if ref in malformed:
+                results.append(malformed[ref])
+                continue
             outcome = found[(ref.source, ref.project)]
             if isinstance(outcome, JobgraphError):
                 results.append(outcome)
@@ -63,3 +74,14 @@ class JobLoader(DataLoader[JobRef, Job | None]):
             else:
                 results.append(outcome.get(ref.native_id))
         return results
+
+
+def operation_loader(
+    cache: dict[Any, Any], adapters: Mapping[str, ProviderAdapter], http: UpstreamSession
+) -> JobLoader:
+    """The operation's one JobLoader, kept in its per-operation cache."""
+    loader = cache.get(JobLoader)
+    if loader is None:
+        loader = cache[JobLoader] = JobLoader(adapters, http)
+    assert isinstance(loader, JobLoader)
+    return loader

@@ -293,16 +293,15 @@ class ProviderAdapter(ABC):
     def parse(self, model: type[M] | TypeAdapter[M], response: UpstreamResponse) -> M:
         """Parse a body into its pydantic model; any mismatch is UPSTREAM_INVALID_RESPONSE."""
         try:
-            data = orjson.loads(response.body)
-        except orjson.JSONDecodeError:
-            raise self.invalid("body is not JSON", response.status) from None
-        try:
+            # Straight from bytes: no intermediate Python objects for pydantic to walk again.
             if isinstance(model, TypeAdapter):
-                return model.validate_python(data)
+                return model.validate_json(response.body)
             assert issubclass(model, BaseModel)
-            return model.model_validate(data)  # type: ignore[return-value]
+            return model.model_validate_json(response.body)  # type: ignore[return-value]
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                raise self.invalid("body is not JSON", response.status) from None
             where = ".".join(str(p) for p in first["loc"]) or "(root)"
             raise self.invalid(f"{where}: {first['msg']}", response.status) from None
 

@@ -68,16 +68,12 @@ class EdgeImpulseJobPayload(PayloadModel):
     metadata: dict[str, Any] | None = None
 
 
-class EdgeImpulseEnvelope(PayloadModel):
-    """The `GenericApiResponse` part every body has, checked before the rest."""
-
+class EdgeImpulseJobList(PayloadModel):
     success: bool
     error: str | None = None
-
-
-class EdgeImpulseJobList(EdgeImpulseEnvelope):
-    jobs: list[EdgeImpulseJobPayload]
-    total_job_count: int = Field(alias="totalJobCount", ge=0)
+    # Required when `success` is true (checked after it, so a failure is reported as one).
+    jobs: list[EdgeImpulseJobPayload] | None = None
+    total_job_count: int | None = Field(default=None, alias="totalJobCount", ge=0)
 
 
 def edge_impulse_status(job: EdgeImpulseJobPayload) -> JobStatus:
@@ -109,11 +105,12 @@ class EdgeImpulseAdapter(ProviderAdapter):
             {"organization": str(self.source.organization_id), "project": project},
             (*query.params, ("offset", str(request.offset)), ("limit", str(request.limit))),
         )
-        envelope = self.parse(EdgeImpulseEnvelope, response)
-        if not envelope.success:
-            message = envelope.error or "the request did not succeed"
-            raise self.failure(http, message, code_for_failure_text(message), response.status)
         body = self.parse(EdgeImpulseJobList, response)
+        if not body.success:
+            message = body.error or "the request did not succeed"
+            raise self.failure(http, message, code_for_failure_text(message), response.status)
+        if body.jobs is None or body.total_job_count is None:
+            raise self.invalid("jobs and totalJobCount are required", response.status)
         jobs = [self.to_job(project, payload) for payload in body.jobs]
         return UpstreamPage(request, jobs, body.total_job_count)
 

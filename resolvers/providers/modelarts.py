@@ -67,17 +67,13 @@ class ModelArtsJobPayload(PayloadModel):
     version_count: int | None = None
 
 
-class ModelArtsEnvelope(PayloadModel):
-    """The success flag and error fields every body has, checked before the rest."""
-
+class ModelArtsJobList(PayloadModel):
     is_success: bool | None = None
     error_code: str | None = None
     error_message: str | None = None
-
-
-class ModelArtsJobList(ModelArtsEnvelope):
-    job_total_count: int = Field(ge=0)
-    jobs: list[ModelArtsJobPayload]
+    # Required unless `is_success` is false (checked after it, so a failure is reported as one).
+    job_total_count: int | None = Field(default=None, ge=0)
+    jobs: list[ModelArtsJobPayload] | None = None
     job_count_limit: int | None = None
     quotas: int | None = None
 
@@ -100,12 +96,13 @@ class ModelArtsAdapter(ProviderAdapter):
             params.append(("workspace_id", self.source.workspace_id))
         params += [("page", str(request.page)), ("per_page", str(request.per_page))]
         response = await self.get(http, LIST_PATH, {"project": project}, params)
-        envelope = self.parse(ModelArtsEnvelope, response)
-        if envelope.is_success is False:
-            message = envelope.error_message or "the request did not succeed"
-            code = code_for_failure_text(message)
-            raise self.failure(http, message, code, response.status, envelope.error_code)
         body = self.parse(ModelArtsJobList, response)
+        if body.is_success is False:
+            message = body.error_message or "the request did not succeed"
+            code = code_for_failure_text(message)
+            raise self.failure(http, message, code, response.status, body.error_code)
+        if body.jobs is None or body.job_total_count is None:
+            raise self.invalid("jobs and job_total_count are required", response.status)
         jobs = [self.to_job(project, payload) for payload in body.jobs]
         return UpstreamPage(request, jobs, body.job_total_count)
 

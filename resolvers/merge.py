@@ -1,0 +1,836 @@
+"""The federated `jobs` listing: every readable (source, project) stream merged by creation time.
+
+Each stream is one upstream sequence (`ProviderAdapter.pushdown`): where the upstream sorts by
+creation time, positions are indices into its own sorted sequence; where it cannot (Edge
+Impulse, workflow), the whole sequence is read once per operation, up to `scan_ceiling` jobs,
+and sorted locally (stable, so ties keep the upstream's order).
+
+Every job has a total merge key: (creation time, missing times last in both orders; the
+stream's place in config order; its position in the stream). A cut through the merged list
+is therefore one position per stream (`Boundary`): a cursor records it, and the next page
+resumes every stream from there. A page takes up to k+1 matching jobs from each stream (in
+bounded chunks, for filters only applied locally), merges them, and emits the k smallest keys
+— never past the last key a stream has scanned while it could still hold matches, so a sparse
+filter may give a short page with `has_next`, never a wrong order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from bisect import bisect_left, bisect_right
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from resolvers.client import UpstreamSession
+from resolvers.config import SourceConfig
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
+from resolvers.errors import BadUserInput, ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
+from resolvers.paging import PageWindow, WindowOutOfReach
+from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown
+
+T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# A locally filtered stream is scanned in at most this many chunks per page ...
+SCAN_CHUNKS = 5
+# ... of at least this many jobs each.
+MIN_CHUNK = 50
+# First window of a whole-sequence scan; later windows double.
+FIRST_SCAN_WINDOW = 100
+
+# (missing creation time, signed microseconds, stream index, position in stream)
+MergeKey = tuple[int, int, int, int]
+
+# Cursor position layouts (lists of ints, signed by the graph layer's CursorCodec).
+_BOUNDARY, _EDGE, _OFFSET = 0, 1, 2
+# A stream position meaning "its end, whatever its length" (a source that failed to say).
+END = 2**31 - 1
+_BELOW_ALL: MergeKey = (-1, 0, 0, 0)
+_ABOVE_ALL: MergeKey = (2, 0, 0, 0)
+
+
+# --- streams ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One upstream sequence taking part in the merge."""
+
+    index: int
+    source: str
+    provider: Provider
+    adapter: ProviderAdapter
+    pushdown: Pushdown
+
+    @property
+    def query(self) -> ListQuery:
+        return self.pushdown.query
+
+    @property
+    def ordered(self) -> bool:
+        return self.pushdown.ordered
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailure:
+    """A source that could not answer (or could not be planned) for this listing."""
+
+    source: str
+    provider: Provider
+    error: JobgraphError
+
+
+@dataclass(frozen=True, slots=True)
+class MergePlan:
+    """The streams of one `jobs` listing, in config order, and what failed while planning."""
+
+    streams: tuple[Stream, ...]
+    order: CreatedOrder
+    spec: JobFilterSpec
+    failures: tuple[StreamFailure, ...] = ()
+
+    def binding_parts(self) -> tuple[Any, ...]:
+        """What a cursor of this listing is bound to: the streams, the filter and the order."""
+        spec = self.spec
+        return (
+            [[s.source, s.query.project, list(s.query.params)] for s in self.streams],
+            self.order.value,
+            None if spec.statuses is None else sorted(spec.statuses),
+            None if spec.providers is None else sorted(spec.providers),
+            spec.search,
+            None if spec.created_after is None else spec.created_after.isoformat(),
+            None if spec.created_before is None else spec.created_before.isoformat(),
+        )
+
+
+def plan_streams(
+    sources: Sequence[SourceConfig],
+    adapters: Mapping[str, ProviderAdapter],
+    order: CreatedOrder,
+    spec: JobFilterSpec,
+) -> MergePlan:
+    """One stream per (source, project) of `sources` (config order) that the filter leaves in.
+
+    Providers the filter excludes, and pushdowns that can match nothing, are skipped up front;
+    a project the adapter rejects becomes a failure of its source, not of the whole listing.
+    """
+    streams: list[Stream] = []
+    failures: list[StreamFailure] = []
+    for source in sources:
+        if spec.providers is not None and source.provider not in spec.providers:
+            continue
+        adapter = adapters[source.name]
+        projects: list[str | None] = (
+            [None] if source.provider is Provider.WORKFLOW else list(source.projects)
+        )
+        for project in projects:
+            try:
+                pushdown = adapter.pushdown(project, order, spec)
+            except JobgraphError as exc:
+                failures.append(StreamFailure(source.name, source.provider, exc))
+                continue
+            if not pushdown.empty:
+                streams.append(
+                    Stream(len(streams), source.name, source.provider, adapter, pushdown)
+                )
+    return MergePlan(tuple(streams), order, spec, tuple(failures))
+
+
+# --- merge keys --------------------------------------------------------------------------------
+
+
+def time_key(created: datetime | None, order: CreatedOrder) -> tuple[int, int]:
+    """The creation-time part of a merge key: ascending in the listing's order, None last."""
+    if created is None:
+        return (1, 0)
+    micros = (created - _EPOCH) // _MICROSECOND
+    return (0, -micros if order is CreatedOrder.DESC else micros)
+
+
+def merge_key(job: Job, order: CreatedOrder, stream: int, position: int) -> MergeKey:
+    missing, signed = time_key(job.created_at, order)
+    return (missing, signed, stream, position)
+
+
+def spec_is_local_free(spec: JobFilterSpec) -> bool:
+    """Whether every job of every stream matches (the provider filter only skips streams)."""
+    return (
+        (spec.statuses is None or spec.statuses >= frozenset(JobStatus))
+        and not spec.search
+        and spec.created_after is None
+        and spec.created_before is None
+    )
+
+
+# --- cursors -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """A cut through every stream: positions below `positions[i]` of stream i lie before it.
+
+    The flags record what is known about matching jobs on either side (for `hasPreviousPage`
+    and `hasNextPage` when paging resumes from here).
+    """
+
+    positions: tuple[int, ...]
+    matches_before: bool = False
+    matches_after: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeMark:
+    """The cursor of one emitted job: the cut just after it, and the stream it came from."""
+
+    stream: int
+    positions: tuple[int, ...]
+
+    def after(self) -> Boundary:
+        return Boundary(self.positions, matches_before=True)
+
+    def before(self) -> Boundary:
+        positions = list(self.positions)
+        positions[self.stream] -= 1
+        return Boundary(tuple(positions), matches_after=True)
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetMark:
+    """A numbered-page cursor: the cut after the first `offset` jobs of the merged list."""
+
+    offset: int
+
+
+Mark = Boundary | EdgeMark | OffsetMark
+
+
+def mark_position(mark: Mark) -> list[int]:
+    """The JSON position a cursor carries for `mark`."""
+    if isinstance(mark, EdgeMark):
+        return [_EDGE, mark.stream, *mark.positions]
+    if isinstance(mark, OffsetMark):
+        return [_OFFSET, mark.offset]
+    return [_BOUNDARY, int(mark.matches_before), int(mark.matches_after), *mark.positions]
+
+
+def mark_from_position(raw: Any, streams: int, argument: str) -> Mark:
+    """The mark inside a decoded cursor position; anything else is BAD_USER_INPUT."""
+    invalid = BadUserInput(f"`{argument}` is not a valid cursor")
+    if not isinstance(raw, list) or not raw or any(type(v) is not int or v < 0 for v in raw):
+        raise invalid
+    kind, rest = raw[0], raw[1:]
+    if kind == _OFFSET and len(rest) == 1:
+        return OffsetMark(rest[0])
+    if kind == _EDGE and len(rest) == streams + 1:
+        stream, positions = rest[0], tuple(rest[1:])
+        if stream < streams and positions[stream] >= 1:
+            return EdgeMark(stream, positions)
+    if kind == _BOUNDARY and len(rest) == streams + 2 and rest[0] <= 1 and rest[1] <= 1:
+        return Boundary(tuple(rest[2:]), bool(rest[0]), bool(rest[1]))
+    raise invalid
+
+
+# --- reading one stream ------------------------------------------------------------------------
+
+
+class StreamReader:
+    """One stream's sequence by position, within one operation.
+
+    Ordered streams read windows from the upstream (identical requests are shared by the
+    operation's session); unordered ones are read whole once and sorted locally.
+    """
+
+    def __init__(
+        self, stream: Stream, order: CreatedOrder, http: UpstreamSession, scan_ceiling: int
+    ) -> None:
+        self.stream = stream
+        self.order = order
+        self.http = http
+        self.scan_ceiling = scan_ceiling
+        self.known_length: int | None = None
+        self._sorted: asyncio.Future[list[Job]] | None = None
+        self._length: asyncio.Future[int] | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        return not self.stream.ordered
+
+    async def read(self, start: int, stop: int) -> list[Job]:
+        """The jobs at positions [start, stop); fewer where the sequence ends."""
+        if stop <= start:
+            return []
+        if self.in_memory:
+            return (await self.sorted_jobs())[start:stop]
+        adapter = self.stream.adapter
+        try:
+            result = await adapter.fetch_window(
+                self.http, self.stream.query, PageWindow(start, stop)
+            )
+        except WindowOutOfReach as exc:
+            raise BadUserInput(
+                f"cursor position is beyond what the upstream can page to: {exc}"
+            ) from None
+        if result.total is not None:
+            self.known_length = result.total
+        self._check_sorted(result.items)
+        return result.items
+
+    async def length(self) -> int:
+        """The sequence's length (a reported total, a probe, or the local scan)."""
+        if self.in_memory:
+            return len(await self.sorted_jobs())
+        if self.known_length is not None:
+            return self.known_length
+        if self._length is None:
+            self._length = asyncio.ensure_future(
+                self.stream.adapter.length(self.http, self.stream.query)
+            )
+        self.known_length = await asyncio.shield(self._length)
+        return self.known_length
+
+    def sorted_jobs(self) -> Awaitable[list[Job]]:
+        """An unordered stream's whole sequence, sorted by creation time (once per operation)."""
+        if self._sorted is None:
+            self._sorted = asyncio.ensure_future(self._scan_and_sort())
+        return asyncio.shield(self._sorted)
+
+    async def _scan_and_sort(self) -> list[Job]:
+        stream, adapter, ceiling = self.stream, self.stream.adapter, self.scan_ceiling
+        jobs: list[Job] = []
+        start, size = 0, FIRST_SCAN_WINDOW
+        while True:
+            stop = min(start + size, ceiling + 1)
+            result = await adapter.fetch_window(self.http, stream.query, PageWindow(start, stop))
+            jobs.extend(result.items)
+            if result.total is not None and result.total > ceiling:
+                raise self._ceiling_error(result.total)
+            if len(jobs) > ceiling:
+                raise self._ceiling_error(None)
+            ended = len(result.items) < stop - start
+            if ended or (result.total is not None and len(jobs) >= result.total):
+                break
+            start = stop
+            # With a reported total the rest is known: fetch it in one (parallel) window.
+            size = result.total - start if result.total is not None else size * 2
+        order = self.order
+        return sorted(jobs, key=lambda job: time_key(job.created_at, order))
+
+    def _ceiling_error(self, total: int | None) -> JobgraphError:
+        stream = self.stream
+        where = (
+            stream.source
+            if stream.query.project is None
+            else (f"{stream.source} project {stream.query.project}")
+        )
+        size = f"{total} jobs" if total is not None else f"more than {self.scan_ceiling} jobs"
+        return QueryTooComplex(
+            f"{where} has {size}; its upstream cannot sort by creation time, and ordering it "
+            f"locally is limited to server.scan_ceiling = {self.scan_ceiling} jobs: narrow "
+            "`sources` or `filter.providers`, or use the per-provider connection",
+            source=stream.source,
+            provider=stream.provider.name,
+        )
+
+    def _check_sorted(self, jobs: Sequence[Job]) -> None:
+        # An upstream that claims a creation-time sort but breaks it would silently misorder
+        # the merge: fail that source instead.
+        keys = [time_key(job.created_at, self.order) for job in jobs]
+        if any(later < earlier for earlier, later in itertools.pairwise(keys)):
+            stream = self.stream
+            raise UpstreamError(
+                f"{stream.source}: jobs are not sorted by creation time as requested",
+                code=ErrorCode.UPSTREAM_INVALID_RESPONSE,
+                source=stream.source,
+                provider=stream.provider.name,
+            )
+
+
+# --- scanning and cutting ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What one stream showed for one page: jobs with ascending keys at positions
+    [low, low + len(keys)), which of them match, and whether the scan saw all it could."""
+
+    low: int
+    keys: list[MergeKey] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    matched: list[int] = field(default_factory=list)
+    # Nothing further in the scan's direction can match (its end, a bound, or a date limit).
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MergedEdge:
+    job: Job
+    mark: EdgeMark
+
+
+@dataclass(frozen=True, slots=True)
+class MergedPage:
+    """One page of the merged listing.
+
+    `start_mark`/`end_mark` are the page's outer cursors: its first and last edges', or a
+    bare boundary where a short page stopped scanning beyond its last edge.
+    """
+
+    edges: list[MergedEdge]
+    has_next: bool
+    has_previous: bool
+    start: Boundary
+    start_mark: Mark | None
+    end_mark: Mark | None
+    failures: list[StreamFailure]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeArgs:
+    """Relay arguments with their cursors decoded into marks."""
+
+    first: int | None = None
+    after: Mark | None = None
+    last: int | None = None
+    before: Mark | None = None
+
+
+@dataclass(slots=True)
+class _Cut:
+    """One directional merge: the jobs emitted (in scan direction) and where it stopped."""
+
+    emitted: list[tuple[MergeKey, Job]]
+    scans: dict[int, _Scan]
+    # Forward: the cut after the page; backward: the cut before it.
+    boundary: tuple[int, ...]
+    # Stopped at a stream's scan horizon with fewer than k jobs.
+    short: bool
+    # Matching jobs lie, or may lie, beyond the cut in the scan's direction.
+    more: bool
+    # A matching job is known to lie beyond the cut.
+    unemitted: bool
+    failures: list[StreamFailure]
+
+
+class JobMerge:
+    """The merged listing of one `jobs` field within one operation."""
+
+    def __init__(
+        self,
+        plan: MergePlan,
+        http: UpstreamSession,
+        cache: dict[Any, Any],
+        *,
+        scan_ceiling: int,
+        max_page_size: int,
+    ) -> None:
+        self.plan = plan
+        self.order = plan.order
+        self.spec = plan.spec
+        self.scan_ceiling = scan_ceiling
+        self.max_page_size = max_page_size
+        self.readers = [self._reader(stream, http, cache) for stream in plan.streams]
+        # Failures met outside the page (totals), for the caller to report.
+        self.late_failures: list[StreamFailure] = []
+        self._total: asyncio.Future[int | None] | None = None
+
+    def _reader(self, stream: Stream, http: UpstreamSession, cache: dict[Any, Any]) -> StreamReader:
+        # Shared by every `jobs` field of the operation (aliases, fragments, repeats).
+        key = ("merge-reader", stream.source, stream.query, self.order)
+        reader = cache.get(key)
+        if reader is None:
+            reader = cache[key] = StreamReader(stream, self.order, http, self.scan_ceiling)
+        assert isinstance(reader, StreamReader)
+        return reader
+
+    @property
+    def streams(self) -> tuple[Stream, ...]:
+        return self.plan.streams
+
+    @property
+    def local_filter_free(self) -> bool:
+        return spec_is_local_free(self.spec)
+
+    # --- the page --------------------------------------------------------------------------
+
+    async def page(self, args: MergeArgs) -> MergedPage:
+        """The page the Relay arguments select; failing sources are left out and listed."""
+        for name, value in (("first", args.first), ("last", args.last)):
+            if value is not None and not 0 <= value <= self.max_page_size:
+                raise BadUserInput(
+                    f"`{name}` must be between 0 and {self.max_page_size}, got {value}"
+                )
+        after = None if args.after is None else await self.resolve(args.after, "after")
+        before = None if args.before is None else await self.resolve(args.before, "before")
+        if (
+            after is not None
+            and before is not None
+            and any(a > b for a, b in zip(after.positions, before.positions, strict=True))
+        ):
+            raise BadUserInput("`before` must come after `after`")
+        if args.first is None and args.last is not None:
+            return await self._backward_page(after, before, args.last)
+        first = self.max_page_size if args.first is None else args.first
+        page = await self._forward_page(after, before, first)
+        if args.last is not None and len(page.edges) > args.last:
+            kept = page.edges[len(page.edges) - args.last :]
+            start = kept[0].mark.before() if kept else page.start
+            page = replace(
+                page,
+                edges=kept,
+                has_previous=True,
+                start=start,
+                start_mark=kept[0].mark if kept else start,
+            )
+        return page
+
+    async def _forward_page(
+        self, after: Boundary | None, before: Boundary | None, k: int
+    ) -> MergedPage:
+        start = after or Boundary(self._zeros())
+        stop = None if before is None else before.positions
+        cut = await self._merge_forward(start.positions, stop, k)
+        edges = [self._edge(key, job, start.positions, cut) for key, job in cut.emitted]
+        end_mark: Mark | None = edges[-1].mark if edges else None
+        if cut.short:
+            end_mark = Boundary(
+                cut.boundary,
+                matches_before=bool(edges) or start.matches_before,
+                matches_after=cut.unemitted,
+            )
+        return MergedPage(
+            edges=edges,
+            has_next=cut.more,
+            has_previous=start.matches_before,
+            start=start,
+            start_mark=edges[0].mark if edges else None,
+            end_mark=end_mark,
+            failures=cut.failures,
+        )
+
+    async def _backward_page(
+        self, after: Boundary | None, before: Boundary | None, k: int
+    ) -> MergedPage:
+        failures: list[StreamFailure] = []
+        if before is None:
+            lengths = await self._gather(
+                [(s, self.readers[s.index].length()) for s in self.streams], failures
+            )
+            # A source whose length is unknown keeps "its end" for the next page to retry.
+            end = Boundary(tuple(END if n is None else n for _, n in lengths))
+            down = frozenset(s.index for s, n in lengths if n is None)
+        else:
+            end, down = before, frozenset()
+        low = None if after is None else after.positions
+        cut = await self._merge_backward(end.positions, low, k, skip=down)
+        cut.failures[:0] = failures
+        edges = [self._edge(key, job, end.positions, cut) for key, job in reversed(cut.emitted)]
+        start = Boundary(
+            cut.boundary,
+            matches_before=cut.unemitted,
+            matches_after=bool(edges) or end.matches_after,
+        )
+        start_mark: Mark | None = edges[0].mark if edges else None
+        if cut.short:
+            start_mark = start
+        return MergedPage(
+            edges=edges,
+            has_next=end.matches_after,
+            has_previous=cut.more,
+            start=start,
+            start_mark=start_mark,
+            end_mark=edges[-1].mark if edges else None,
+            failures=cut.failures,
+        )
+
+    @staticmethod
+    def _edge(key: MergeKey, job: Job, origin: tuple[int, ...], cut: _Cut) -> MergedEdge:
+        """The edge of an emitted job: every scanned stream cut just after its key."""
+        positions = list(origin)
+        for index, scan in cut.scans.items():
+            positions[index] = scan.low + bisect_right(scan.keys, key)
+        return MergedEdge(job, EdgeMark(key[2], tuple(positions)))
+
+    # --- directional merges ------------------------------------------------------------------
+
+    async def _merge_forward(
+        self, low: tuple[int, ...], high: tuple[int, ...] | None, k: int
+    ) -> _Cut:
+        """The k smallest matching keys at or after `low` (and before `high`)."""
+        failures: list[StreamFailure] = []
+        calls = [
+            (s, self._scan_forward(s, low[s.index], None if high is None else high[s.index], k + 1))
+            for s in self.streams
+        ]
+        scans = self._scans(await self._gather(calls, failures))
+        candidates = sorted(
+            (scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched
+        )
+        # A stream that may still hold matches: nothing past its last scanned key is safe.
+        horizons = [scan.keys[-1] for scan in scans.values() if not scan.complete]
+        horizon = min(horizons) if horizons else None
+        emitted = [c for c in candidates if horizon is None or c[0] <= horizon][:k]
+        limit: MergeKey | None
+        if k == 0:
+            limit, short = _BELOW_ALL, False
+        elif len(emitted) == k:
+            limit, short = emitted[-1][0], False
+        else:
+            limit, short = horizon, horizon is not None
+        boundary = list(low)
+        for index, scan in scans.items():
+            taken = len(scan.keys) if limit is None else bisect_right(scan.keys, limit)
+            boundary[index] = scan.low + taken
+        unemitted = len(candidates) > len(emitted)
+        return _Cut(
+            emitted=emitted,
+            scans=scans,
+            boundary=tuple(boundary),
+            short=short,
+            more=unemitted or bool(horizons),
+            unemitted=unemitted,
+            failures=failures,
+        )
+
+    async def _merge_backward(
+        self,
+        high: tuple[int, ...],
+        low: tuple[int, ...] | None,
+        k: int,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> _Cut:
+        """The k largest matching keys before `high` (and at or after `low`)."""
+        failures: list[StreamFailure] = []
+        calls = [
+            (s, self._scan_backward(s, high[s.index], 0 if low is None else low[s.index], k + 1))
+            for s in self.streams
+            if s.index not in skip
+        ]
+        scans = self._scans(await self._gather(calls, failures))
+        candidates = sorted(
+            ((scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched),
+            reverse=True,
+        )
+        horizons = [scan.keys[0] for scan in scans.values() if not scan.complete]
+        horizon = max(horizons) if horizons else None
+        emitted = [c for c in candidates if horizon is None or c[0] >= horizon][:k]
+        limit: MergeKey | None
+        if k == 0:
+            limit, short = _ABOVE_ALL, False
+        elif len(emitted) == k:
+            limit, short = emitted[-1][0], False
+        else:
+            limit, short = horizon, horizon is not None
+        boundary = list(high)
+        for index, scan in scans.items():
+            kept = 0 if limit is None else bisect_left(scan.keys, limit)
+            boundary[index] = scan.low + kept
+        unemitted = len(candidates) > len(emitted)
+        return _Cut(
+            emitted=emitted,
+            scans=scans,
+            boundary=tuple(boundary),
+            short=short,
+            more=unemitted or bool(horizons),
+            unemitted=unemitted,
+            failures=failures,
+        )
+
+    @staticmethod
+    def _scans(outcomes: list[tuple[Stream, _Scan | None]]) -> dict[int, _Scan]:
+        return {stream.index: scan for stream, scan in outcomes if scan is not None}
+
+    def _chunking(self, reader: StreamReader, want: int) -> tuple[int, int | None]:
+        """(chunk size, most chunks per page) for scanning a stream for `want` matches."""
+        if reader.in_memory:
+            return max(want, 1000), None
+        if self.local_filter_free:
+            # Every job matches: one window of `want` jobs is all a page needs.
+            return want, None
+        return max(want, MIN_CHUNK), SCAN_CHUNKS
+
+    async def _scan_forward(self, stream: Stream, start: int, stop: int | None, want: int) -> _Scan:
+        """Jobs from `start` on (before `stop`) until `want` match, the end, or the budget."""
+        reader = self.readers[stream.index]
+        if start >= END:
+            start = await reader.length()
+        chunk, most = self._chunking(reader, want)
+        scan = _Scan(low=start)
+        position = start
+        chunks = 0
+        while most is None or chunks < most:
+            if stop is not None and position >= stop:
+                scan.complete = True
+                return scan
+            window_stop = position + chunk if stop is None else min(stop, position + chunk)
+            jobs = await reader.read(position, window_stop)
+            chunks += 1
+            for job in jobs:
+                if self._beyond(job, toward_end=True):
+                    scan.complete = True
+                    return scan
+                scan.keys.append(merge_key(job, self.order, stream.index, position))
+                scan.jobs.append(job)
+                position += 1
+                if self.spec.matches(job):
+                    scan.matched.append(len(scan.keys) - 1)
+                    if len(scan.matched) >= want:
+                        return scan
+            if position < window_stop:
+                scan.complete = True
+                return scan
+        return scan
+
+    async def _scan_backward(self, stream: Stream, start: int, stop: int, want: int) -> _Scan:
+        """Jobs before `start` (down to `stop`) until `want` match, the start, or the budget."""
+        reader = self.readers[stream.index]
+        if start >= END:
+            start = await reader.length()
+        chunk, most = self._chunking(reader, want)
+        # Collected newest position first, reversed into ascending order at the end.
+        keys: list[MergeKey] = []
+        jobs: list[Job] = []
+        matches: list[bool] = []
+        position = start
+        complete = False
+        chunks = 0
+        while not complete and (most is None or chunks < most):
+            if position <= stop:
+                complete = True
+                break
+            begin = max(stop, position - chunk)
+            window = await reader.read(begin, position)
+            if len(window) < position - begin and not keys:
+                # The sequence is shorter than the cursor remembers: resume from its end.
+                start = position = min(begin + len(window), await reader.length())
+                continue
+            chunks += 1
+            for offset in range(len(window) - 1, -1, -1):
+                job = window[offset]
+                if self._beyond(job, toward_end=False):
+                    complete = True
+                    break
+                keys.append(merge_key(job, self.order, stream.index, begin + offset))
+                jobs.append(job)
+                matches.append(self.spec.matches(job))
+                if matches[-1] and sum(matches) >= want:
+                    break
+            else:
+                position = begin
+                continue
+            break
+        keys.reverse()
+        jobs.reverse()
+        matches.reverse()
+        matched = [i for i, hit in enumerate(matches) if hit]
+        return _Scan(start - len(keys), keys, jobs, matched, complete)
+
+    def _beyond(self, job: Job, *, toward_end: bool) -> bool:
+        """Whether neither `job` nor any job after it in the scan's direction can match the
+        creation-time filter (streams are sorted by creation time, missing times last)."""
+        spec = self.spec
+        if spec.created_after is None and spec.created_before is None:
+            return False
+        created = job.created_at
+        if created is None:
+            # Missing times sit at the end: past the first one, no job has a time.
+            return toward_end
+        toward_older = toward_end == (self.order is CreatedOrder.DESC)
+        if toward_older:
+            return spec.created_after is not None and created <= spec.created_after
+        return spec.created_before is not None and created >= spec.created_before
+
+    # --- totals, offsets and numbered pages ----------------------------------------------------
+
+    def total(self) -> Awaitable[int | None]:
+        """How many jobs match: known where no filter must be applied locally to an upstream
+        that sorts (a filtered count there needs a full scan), and every source answers."""
+        if self._total is None:
+            self._total = asyncio.ensure_future(self._count())
+        return asyncio.shield(self._total)
+
+    async def _count(self) -> int | None:
+        if not self.local_filter_free and any(s.ordered for s in self.streams):
+            return None
+        failures: list[StreamFailure] = []
+        counts = await self._gather([(s, self._stream_count(s)) for s in self.streams], failures)
+        if failures:
+            self.late_failures.extend(failures)
+            return None
+        return sum(count for _, count in counts if count is not None)
+
+    async def _stream_count(self, stream: Stream) -> int:
+        reader = self.readers[stream.index]
+        if reader.in_memory:
+            return sum(1 for job in await reader.sorted_jobs() if self.spec.matches(job))
+        return await reader.length()
+
+    async def offset_of(self, boundary: Boundary) -> int:
+        """How many matching jobs lie before `boundary` (meaningful where `total()` is known)."""
+        offset = 0
+        for stream, position in zip(self.streams, boundary.positions, strict=True):
+            reader = self.readers[stream.index]
+            if reader.in_memory:
+                jobs = (await reader.sorted_jobs())[:position]
+                offset += sum(1 for job in jobs if self.spec.matches(job))
+            else:
+                offset += min(position, await reader.length())
+        return offset
+
+    async def resolve(self, mark: Mark, argument: str) -> Boundary:
+        """The cut a decoded cursor stands for, used as `after` or as `before`."""
+        if isinstance(mark, EdgeMark):
+            return mark.after() if argument == "after" else mark.before()
+        if isinstance(mark, Boundary):
+            return mark
+        return await self._resolve_offset(mark.offset, argument)
+
+    async def _resolve_offset(self, offset: int, argument: str) -> Boundary:
+        """The cut after the first `offset` merged jobs, merged from whichever end is nearer:
+        at most min(offset, total - offset) jobs per stream, bounded by `scan_ceiling`."""
+        total = await self.total()
+        if total is None:
+            raise BadUserInput(f"`{argument}` is a page cursor that no longer applies")
+        offset = min(offset, total)
+        if min(offset, total - offset) > self.scan_ceiling:
+            raise QueryTooComplex(
+                f"page cursors reach at most {self.scan_ceiling} jobs from either end "
+                "(server.scan_ceiling); page on with `after` cursors instead"
+            )
+        if offset == 0:
+            return Boundary(self._zeros(), matches_after=total > 0)
+        if offset <= total - offset:
+            cut = await self._merge_forward(self._zeros(), None, offset)
+        else:
+            ends = tuple([await self.readers[s.index].length() for s in self.streams])
+            cut = await self._merge_backward(ends, None, total - offset)
+        if cut.failures:
+            raise cut.failures[0].error
+        return Boundary(cut.boundary, matches_before=True, matches_after=offset < total)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _zeros(self) -> tuple[int, ...]:
+        return (0,) * len(self.streams)
+
+    @staticmethod
+    async def _gather(
+        calls: Sequence[tuple[Stream, Awaitable[T]]], failures: list[StreamFailure]
+    ) -> list[tuple[Stream, T | None]]:
+        """Run one call per stream in parallel; a coded failure of a stream becomes a
+        `StreamFailure` and a None result, anything else propagates (INTERNAL)."""
+        outcomes = await asyncio.gather(*(call for _, call in calls), return_exceptions=True)
+        results: list[tuple[Stream, T | None]] = []
+        for (stream, _), outcome in zip(calls, outcomes, strict=True):
+            if isinstance(outcome, JobgraphError):
+                failures.append(StreamFailure(stream.source, stream.provider, outcome))
+                results.append((stream, None))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results.append((stream, outcome))
+        return results
