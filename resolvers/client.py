@@ -1,14 +1,16 @@
 """The one layer that speaks HTTP to upstreams.
 
-`UpstreamClient` is app-wide: it owns the single aiohttp `ClientSession`, each source's
-credentials, timeouts and concurrency limit, and turns every transport or HTTP failure into
-a coded `UpstreamError`. `UpstreamSession` is per GraphQL operation: identical requests made
-while answering one operation share one upstream call.
+`UpstreamClient` is app-wide: it owns the single aiohttp `ClientSession` and, per source, the
+credentials, concurrency limit, deadline, retry policy, circuit breaker and optional response
+cache; it turns every transport or HTTP failure into a coded `UpstreamError`.
+`UpstreamSession` is per GraphQL operation: identical requests made while answering one
+operation share one upstream call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -22,6 +24,17 @@ from yarl import URL
 
 from resolvers.config import SourceConfig
 from resolvers.errors import BadUserInput, ErrorCode, UpstreamError, code_for_upstream_status
+from resolvers.resilience import (
+    RETRYABLE_STATUSES,
+    CacheKey,
+    CircuitBreaker,
+    Clock,
+    Deadline,
+    ResponseCache,
+    RetryPolicy,
+    credential_identity,
+    parse_retry_after,
+)
 
 # (safe message, provider's own error code) for a non-success body; never the raw body.
 ErrorDescriber = Callable[[int, bytes], tuple[str, str | None]]
@@ -42,6 +55,9 @@ class UpstreamObserver(Protocol):
 
     def upstream_request(self, source: str, outcome: str, seconds: float) -> None: ...
 
+    def cache_hit(self, source: str) -> None:
+        """One upstream response answered from a cache instead of the network."""
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamResponse:
@@ -61,8 +77,22 @@ class SourceRuntime:
     headers: dict[str, str]
     secrets: list[str]
     semaphore: asyncio.Semaphore
-    timeout: aiohttp.ClientTimeout
+    retry: RetryPolicy
+    breaker: CircuitBreaker
+    credentials: str
+    cache: ResponseCache[UpstreamResponse] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed; `fault` says the upstream is at fault (counts for the breaker),
+    `retryable` that repeating the GET is safe and may help."""
+
+    def __init__(self, error: UpstreamError, *, retryable: bool, fault: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retryable = retryable
+        self.fault = fault
 
 
 def _safe_message(message: str, secrets: Sequence[str]) -> str:
@@ -73,16 +103,6 @@ def _safe_message(message: str, secrets: Sequence[str]) -> str:
     return message
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
 class UpstreamClient:
     """App-wide HTTP client for every configured source."""
 
@@ -91,24 +111,42 @@ class UpstreamClient:
         sources: Sequence[SourceConfig],
         environ: Mapping[str, str],
         observer: UpstreamObserver | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._observer = observer
+        self._clock = clock
+        self._rng = rng or random.Random()
         self.sources: dict[str, SourceRuntime] = {}
         for source in sources:
+            credentials = source.credential_headers(environ)
+            cache: ResponseCache[UpstreamResponse] | None = None
+            if source.cache_ttl_s > 0:
+                cache = ResponseCache(
+                    source.cache_ttl_s, size_of=lambda r: len(r.body) + 512, clock=clock
+                )
             self.sources[source.name] = SourceRuntime(
                 config=source,
-                headers={"Accept": "application/json", **source.credential_headers(environ)},
+                headers={"Accept": "application/json", **credentials},
                 secrets=source.secrets(environ),
                 semaphore=asyncio.Semaphore(source.max_concurrency),
-                timeout=aiohttp.ClientTimeout(
-                    total=source.timeout_s, sock_connect=source.connect_timeout_s
+                retry=RetryPolicy(max_retries=source.max_retries),
+                breaker=CircuitBreaker(
+                    source.breaker_failures, source.breaker_cooldown_s, clock=clock
                 ),
+                credentials=credential_identity(credentials),
+                cache=cache,
             )
 
     @property
     def secrets(self) -> list[str]:
         return [s for runtime in self.sources.values() for s in runtime.secrets]
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each source's circuit breaker: "closed", "open" or "half_open"."""
+        return {name: runtime.breaker.state.value for name, runtime in self.sources.items()}
 
     async def start(self) -> None:
         if self._session is None:
@@ -138,27 +176,110 @@ class UpstreamClient:
         path_params: Mapping[str, str],
         params: Sequence[tuple[str, str]],
         describe_error: ErrorDescriber,
+        *,
+        caller: str | None = None,
     ) -> UpstreamResponse:
-        """GET a JSON resource; any failure becomes an UpstreamError naming the source."""
+        """GET a JSON resource; any failure becomes an UpstreamError naming the source.
+
+        The whole call, retries included, ends within the source's `timeout_s`. `caller`
+        names who asks (for the response cache, which never serves one caller's answer
+        to another).
+        """
         runtime = self.sources[source]
         url = self.url_for(source, path, path_params)
         if params:
             query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
             url = URL(f"{url}?{query}", encoded=True)
+        key = CacheKey(source, str(url), runtime.credentials, caller)
+        if runtime.cache is not None:
+            cached = runtime.cache.get(key)
+            if cached is not None:
+                if self._observer is not None:
+                    self._observer.cache_hit(source)
+                return cached
+        breaker = runtime.breaker
+        if not breaker.allow():
+            raise self._error(
+                runtime,
+                "failing fast after repeated upstream failures "
+                f"(circuit open, next try in {max(breaker.cooldown_left(), 0.1):.1f}s)",
+                ErrorCode.UPSTREAM_UNAVAILABLE,
+            )
+        try:
+            response = await self._get_with_retries(runtime, url, describe_error)
+        except _AttemptFailed as failed:
+            if failed.fault:
+                breaker.record_failure()
+            else:
+                breaker.record_success()
+            raise failed.error from None
+        except BaseException:
+            breaker.record_abandoned()
+            raise
+        breaker.record_success()
+        if runtime.cache is not None:
+            runtime.cache.put(key, response)
+        return response
+
+    async def _get_with_retries(
+        self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber
+    ) -> UpstreamResponse:
+        deadline = Deadline(runtime.config.timeout_s, self._clock)
+        retry = 0
+        while True:
+            try:
+                return await self._attempt(runtime, url, deadline, describe_error)
+            except _AttemptFailed as failed:
+                if not failed.retryable:
+                    raise
+                delay = runtime.retry.delay_before_retry(
+                    retry, deadline.remaining(), self._rng, failed.error.retry_after_s
+                )
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
+            retry += 1
+
+    async def _attempt(
+        self,
+        runtime: SourceRuntime,
+        url: URL,
+        deadline: Deadline,
+        describe_error: ErrorDescriber,
+    ) -> UpstreamResponse:
+        """One GET, bounded by what is left of the deadline (waiting for a slot included)."""
         started = time.perf_counter()
         outcome = "error"
         try:
-            async with runtime.semaphore:
-                response = await self._send(runtime, url)
+            try:
+                async with asyncio.timeout(deadline.remaining()), runtime.semaphore:
+                    response = await self._send(runtime, url)
+            except TimeoutError:
+                raise _AttemptFailed(
+                    self._error(
+                        runtime,
+                        f"no answer within {runtime.config.timeout_s:g}s",
+                        ErrorCode.UPSTREAM_TIMEOUT,
+                    ),
+                    retryable=False,
+                    fault=True,
+                ) from None
             outcome = str(response.status)
-        except UpstreamError as exc:
-            outcome = exc.code.value.lower()
+        except _AttemptFailed as failed:
+            outcome = failed.error.code.value.lower()
             raise
         finally:
             if self._observer is not None:
-                self._observer.upstream_request(source, outcome, time.perf_counter() - started)
+                self._observer.upstream_request(
+                    runtime.config.name, outcome, time.perf_counter() - started
+                )
         if response.status >= 400:
-            raise self._http_error(runtime, response, describe_error)
+            error = self._http_error(runtime, response, describe_error)
+            raise _AttemptFailed(
+                error,
+                retryable=response.status in RETRYABLE_STATUSES,
+                fault=response.status >= 500,
+            )
         return response
 
     async def _send(self, runtime: SourceRuntime, url: URL) -> UpstreamResponse:
@@ -166,54 +287,69 @@ class UpstreamClient:
             await self.start()
         assert self._session is not None
         config = runtime.config
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout_s)
         try:
             async with self._session.get(
-                url, headers=runtime.headers, timeout=runtime.timeout, allow_redirects=False
+                url, headers=runtime.headers, timeout=timeout, allow_redirects=False
             ) as response:
-                body = await self._read_limited(response, config)
+                body = await self._read_limited(runtime, response)
                 return UpstreamResponse(response.status, response.headers, body)
-        except TimeoutError:
-            raise self._error(
-                runtime, f"no answer within {config.timeout_s:g}s", ErrorCode.UPSTREAM_TIMEOUT
+        except aiohttp.ConnectionTimeoutError:
+            raise _AttemptFailed(
+                self._error(
+                    runtime,
+                    f"could not connect within {config.connect_timeout_s:g}s",
+                    ErrorCode.UPSTREAM_TIMEOUT,
+                ),
+                retryable=True,
+                fault=True,
             ) from None
         except aiohttp.ClientPayloadError:
-            raise self._error(
-                runtime, "the response body was cut short", ErrorCode.UPSTREAM_INVALID_RESPONSE
+            raise _AttemptFailed(
+                self._error(
+                    runtime, "the response body was cut short", ErrorCode.UPSTREAM_INVALID_RESPONSE
+                ),
+                retryable=False,
+                fault=True,
             ) from None
         except aiohttp.ClientError as exc:
-            raise self._error(
-                runtime,
-                f"connection failed ({type(exc).__name__})",
-                ErrorCode.UPSTREAM_UNAVAILABLE,
+            raise _AttemptFailed(
+                self._error(
+                    runtime,
+                    f"connection failed ({type(exc).__name__})",
+                    ErrorCode.UPSTREAM_UNAVAILABLE,
+                ),
+                retryable=True,
+                fault=True,
             ) from None
 
-    async def _read_limited(self, response: aiohttp.ClientResponse, config: SourceConfig) -> bytes:
-        limit = config.max_body_bytes
+    async def _read_limited(
+        self, runtime: SourceRuntime, response: aiohttp.ClientResponse
+    ) -> bytes:
+        """The body, or an error as soon as it passes `max_body_bytes` (declared or counted)."""
+        limit = runtime.config.max_body_bytes
         declared = response.content_length
         if declared is not None and declared > limit:
             response.close()
-            raise UpstreamError(
-                f"response body of {declared} bytes exceeds the {limit}-byte limit",
-                code=ErrorCode.UPSTREAM_INVALID_RESPONSE,
-                source=config.name,
-                provider=config.provider.name,
-                upstream_status=response.status,
-            )
+            raise self._oversized(runtime, response.status, f"of {declared} bytes ", limit)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > limit:
                 response.close()
-                raise UpstreamError(
-                    f"response body exceeds the {limit}-byte limit",
-                    code=ErrorCode.UPSTREAM_INVALID_RESPONSE,
-                    source=config.name,
-                    provider=config.provider.name,
-                    upstream_status=response.status,
-                )
+                raise self._oversized(runtime, response.status, "", limit)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _oversized(self, runtime: SourceRuntime, status: int, size: str, limit: int) -> Exception:
+        error = self._error(
+            runtime,
+            f"response body {size}exceeds the {limit}-byte limit",
+            ErrorCode.UPSTREAM_INVALID_RESPONSE,
+            status=status,
+        )
+        return _AttemptFailed(error, retryable=False, fault=False)
 
     def _error(
         self,
@@ -248,15 +384,20 @@ class UpstreamClient:
             code_for_upstream_status(response.status),
             status=response.status,
             provider_code=provider_code,
-            retry_after=_retry_after(response.headers),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
 
 
 class UpstreamSession:
-    """One GraphQL operation's view of the client: identical GETs are made once."""
+    """One GraphQL operation's view of the client: identical GETs are made once.
 
-    def __init__(self, client: UpstreamClient) -> None:
+    `caller` identifies who the operation runs for; the client's response cache is
+    partitioned by it.
+    """
+
+    def __init__(self, client: UpstreamClient, caller: str | None = None) -> None:
         self.client = client
+        self.caller = caller
         self.calls = 0
         self._inflight: dict[tuple[Any, ...], asyncio.Future[UpstreamResponse]] = {}
 
@@ -273,7 +414,9 @@ class UpstreamSession:
         if future is None:
             self.calls += 1
             future = asyncio.ensure_future(
-                self.client.get(source, path, path_params, params, describe_error)
+                self.client.get(
+                    source, path, path_params, params, describe_error, caller=self.caller
+                )
             )
             future.add_done_callback(_consume_exception)
             self._inflight[key] = future
