@@ -46,6 +46,10 @@ def route_name(request: web.Request) -> str:
     return request.match_info.route.name or "unmatched"
 
 
+def is_control(request: web.Request) -> bool:
+    return route_name(request).startswith(CONTROL_PREFIX)
+
+
 class Simulator(ABC):
     """One upstream API: its dataset, its routes and its quirks, faults and request log."""
 
@@ -148,9 +152,9 @@ class Simulator(ABC):
     @web.middleware
     async def _observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Log the request and apply latency and the next pending fault."""
-        route = route_name(request)
-        if route.startswith(CONTROL_PREFIX):
+        if is_control(request):
             return await handler(request)
+        route = route_name(request)
         fault = self.faults.next_fault() if route in FAULTABLE_ROUTES else None
         entry = self.log.record(
             method=request.method,
@@ -172,7 +176,7 @@ class Simulator(ABC):
             fault,
             request,
             lambda: handler(request),
-            lambda status, message: self.error_response(status, message),
+            self.error_response,
             self.faults.hold,
         )
         entry.status = response.status if sent else None
@@ -186,7 +190,7 @@ class Simulator(ABC):
         except SimError as exc:
             return self.error_response(exc.status, exc.message, exc.code)
         except web.HTTPException as exc:
-            if exc.status < 400 or route_name(request).startswith(CONTROL_PREFIX):
+            if exc.status < 400 or is_control(request):
                 raise
             response = self.error_response(exc.status, exc.reason)
             if "Allow" in exc.headers:
@@ -195,7 +199,7 @@ class Simulator(ABC):
 
     @web.middleware
     async def _require_auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not route_name(request).startswith(CONTROL_PREFIX):
+        if not is_control(request):
             self.authenticate(request)
         return await handler(request)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -132,16 +133,17 @@ def assign_statuses(
     new_part = rng.choices(both, boosted, k=zone) if zone else []
     statuses = old_part + new_part
     if ensure_all and n >= len(phases):
-        forced: set[int] = set()
+        counts = Counter(statuses)
         for status in phases:
-            if status in statuses:
+            if counts[status]:
                 continue
-            lo = n - zone if status in active else 0
-            hi = n if status in active else n - zone
-            candidates = [i for i in range(lo, hi) if i not in forced]
+            lo, hi = (n - zone, n) if status in active else (0, n - zone)
+            # Only overwrite a status that occurs elsewhere too, so none disappears.
+            candidates = [i for i in range(lo, hi) if counts[statuses[i]] > 1]
             index = rng.choice(candidates)
+            counts[statuses[index]] -= 1
             statuses[index] = status
-            forced.add(index)
+            counts[status] += 1
     return statuses
 
 

@@ -109,3 +109,27 @@ def test_suite_jobs_are_copies(suite):
     project = suite.projects("orange")[0]
     suite.jobs("orange", project)[0]["state"] = "mangled"
     assert suite.jobs("orange", project)[0]["state"] != "mangled"
+
+
+STATUS = {
+    "orange": lambda job: job["state"],
+    "metafold": lambda job: job["state"],
+    "workflow": lambda job: job["metadata"]["status"],
+    "modelarts": lambda job: job["status"],
+}
+EXPECTED_STATUSES = {
+    "orange": {"acknowledged", "in-progress", "completed", "failed"},
+    "metafold": {"pending", "started", "success", "failure", "canceled"},
+    "workflow": {"Paused", "Completed", "InProgress", "Cancelled", "Abandoned"},
+    "modelarts": set(range(23)),
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 99])
+def test_every_status_is_present_whatever_the_seed(seed):
+    suite = SimulatorSuite(seed=seed)
+    for provider, status_of in STATUS.items():
+        sim = suite.sim(provider)
+        largest = max(sim.dataset, key=lambda project: len(sim.dataset[project]))
+        statuses = {status_of(job) for job in sim.payloads(sim.dataset[largest])}
+        assert EXPECTED_STATUSES[provider] <= statuses, (provider, seed)
