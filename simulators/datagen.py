@@ -115,15 +115,17 @@ def created_timeline(
 def assign_statuses(
     rng: random.Random,
     n: int,
-    phases: Mapping[S, Phase],
-    weights: Mapping[S, float],
+    variants: Mapping[S, tuple[Phase, float]],
     *,
     ensure_all: bool,
 ) -> list[S]:
-    """Statuses for `n` jobs ordered oldest first: active ones only among the newest tenth.
+    """Statuses for `n` jobs ordered oldest first, drawn from `variants` (status -> phase and
+    weight): active ones only among the newest tenth.
 
     With `ensure_all`, every status appears at least once when `n` allows it.
     """
+    phases = {status: phase for status, (phase, _) in variants.items()}
+    weights = {status: weight for status, (_, weight) in variants.items()}
     settled = [s for s in phases if phases[s] not in ACTIVE_PHASES]
     active = [s for s in phases if phases[s] in ACTIVE_PHASES]
     zone = min(n, max(n // 10, len(active) * 2 if ensure_all else 1))

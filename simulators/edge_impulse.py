@@ -101,9 +101,7 @@ class EdgeImpulseSimulator(Simulator):
             rng = project_rng(seed, self.provider, project)
             n = scaled_size(size, sizes)
             created = created_timeline(rng, n)
-            weights = {name: weight for name, (_, weight) in VARIANTS.items()}
-            phases = {name: phase for name, (phase, _) in VARIANTS.items()}
-            variants = assign_statuses(rng, n, phases, weights, ensure_all=n >= 100)
+            variants = assign_statuses(rng, n, VARIANTS, ensure_all=n >= 100)
             counters: dict[str, int] = {}
             jobs = []
             for when, variant in zip(created, variants, strict=True):

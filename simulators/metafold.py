@@ -116,9 +116,7 @@ class MetafoldSimulator(Simulator):
             n = scaled_size(size, sizes)
             groups = _group_into_workflows(rng, n)
             standalone = sum(1 for group in groups if len(group) == 1)
-            weights = {name: weight for name, (_, weight) in VARIANTS.items()}
-            phases = {name: phase for name, (phase, _) in VARIANTS.items()}
-            states = iter(assign_statuses(rng, standalone, phases, weights, ensure_all=n >= 100))
+            states = iter(assign_statuses(rng, standalone, VARIANTS, ensure_all=n >= 100))
             created = created_timeline(rng, len(groups))
             jobs: list[SimJob] = []
             for when, group in zip(created, groups, strict=True):

@@ -114,9 +114,7 @@ class ModelArtsSimulator(Simulator):
             rng = project_rng(seed, self.provider, project)
             n = scaled_size(size, sizes) + elsewhere
             created = created_timeline(rng, n)
-            weights = {code: weight for code, (_, weight) in STATUSES.items()}
-            phases = {code: phase for code, (phase, _) in STATUSES.items()}
-            statuses = assign_statuses(rng, n, phases, weights, ensure_all=n >= 100)
+            statuses = assign_statuses(rng, n, STATUSES, ensure_all=n >= 100)
             hidden = set(rng.sample(range(n), elsewhere))
             names: set[str] = set()
             jobs = []

@@ -73,13 +73,13 @@ ERROR_MESSAGES = {
 }
 CODE_FOR_STATUS = {400: 28, 401: 41, 403: 50, 404: 60, 405: 61, 429: 53, 503: 5}
 
-# Internal variants -> (wire state, phase, weight); "failed-early" never started processing.
-VARIANTS: dict[str, tuple[str, Phase, float]] = {
-    "acknowledged": ("acknowledged", Phase.QUEUED, 3),
-    "in-progress": ("in-progress", Phase.RUNNING, 4),
-    "completed": ("completed", Phase.FINISHED, 75),
-    "failed": ("failed", Phase.FINISHED, 9),
-    "failed-early": ("failed", Phase.ENDED_UNSTARTED, 4),
+# Internal variants -> (phase, weight); "failed-early" is a failed job that never started.
+VARIANTS: dict[str, tuple[Phase, float]] = {
+    "acknowledged": (Phase.QUEUED, 3),
+    "in-progress": (Phase.RUNNING, 4),
+    "completed": (Phase.FINISHED, 75),
+    "failed": (Phase.FINISHED, 9),
+    "failed-early": (Phase.ENDED_UNSTARTED, 4),
 }
 _ACTIONS = ("Create", "Delete", "Resize", "Reboot", "Snapshot", "Attach", "Detach", "Update")
 _RESOURCES = ("virtual machine", "volume", "security group", "network interface", "floating IP")
@@ -118,9 +118,7 @@ class OrangeSimulator(Simulator):
             rng = project_rng(seed, self.provider, project)
             n = scaled_size(size, sizes)
             created = created_timeline(rng, n)
-            weights = {name: weight for name, (_, _, weight) in VARIANTS.items()}
-            phases = {name: phase for name, (_, phase, _) in VARIANTS.items()}
-            variants = assign_statuses(rng, n, phases, weights, ensure_all=n >= 100)
+            variants = assign_statuses(rng, n, VARIANTS, ensure_all=n >= 100)
             jobs = [
                 self._job(rng, project, crew, when, variant)
                 for when, variant in zip(created, variants, strict=True)
@@ -134,7 +132,8 @@ class OrangeSimulator(Simulator):
     def _job(
         self, rng: random.Random, project: str, crew: list[Person], created: datetime, variant: str
     ) -> SimJob:
-        state, phase, _ = VARIANTS[variant]
+        phase, _ = VARIANTS[variant]
+        state = "failed" if variant == "failed-early" else variant
         timing = plan_timing(rng, created, phase, fail_rate=0.15)
         job_id = uuid4(rng)
         payload: dict[str, Any] = {

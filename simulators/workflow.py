@@ -87,9 +87,7 @@ class WorkflowSimulator(Simulator):
         catalogue = {name: (uuid4(rng), uuid4(rng), steps) for name, steps in WORKFLOWS.items()}
         n = scaled_size(JOB_COUNT, sizes)
         created = created_timeline(rng, n)
-        weights = {name: weight for name, (_, weight) in VARIANTS.items()}
-        phases = {name: phase for name, (phase, _) in VARIANTS.items()}
-        statuses = assign_statuses(rng, n, phases, weights, ensure_all=n >= 100)
+        statuses = assign_statuses(rng, n, VARIANTS, ensure_all=n >= 100)
         jobs = [
             self._job(rng, crew, catalogue, when, status)
             for when, status in zip(created, statuses, strict=True)
