@@ -219,12 +219,14 @@ async def walk(
     size: int,
     *,
     backward: bool = False,
+    start: str | None = None,
     query: str = JOBS_QUERY,
     **variables: Any,
 ) -> Walk:
-    """Follow `jobs` from one end to the other; nodes come back in merged order either way."""
+    """Follow `jobs` from one end (or from cursor `start`) to the other; nodes come back in
+    merged order either way."""
     pages: list[dict[str, Any]] = []
-    cursor: str | None = None
+    cursor = start
     for _ in range(10_000):
         if backward:
             page_vars = {"last": size, "before": cursor}
@@ -250,11 +252,18 @@ def source_overrides() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
+def extra_environ() -> dict[str, str]:
+    """Env vars the gateway sees besides the simulators' credentials (e.g. caller tokens)."""
+    return {}
+
+
+@pytest.fixture
 async def gateway(
     suite: SimulatorSuite,
     sim_root: str,
     gateway_settings: dict[str, Any],
     source_overrides: dict[str, dict[str, Any]],
+    extra_environ: dict[str, str],
     aiohttp_client: Callable[..., Any],
 ) -> Gateway:
     sources = [
@@ -262,5 +271,6 @@ async def gateway(
         for source in suite.demo_sources(sim_root)
     ]
     config = parse_config({"sources": sources, **gateway_settings}, environ={})
-    client: TestClient = await aiohttp_client(build_app(config, suite.demo_environ()))
+    environ = {**suite.demo_environ(), **extra_environ}
+    client: TestClient = await aiohttp_client(build_app(config, environ))
     return Gateway(client, suite, config)

@@ -1,0 +1,196 @@
+"""`node`, `nodes`, `job` and `MetafoldJob.dependencies` go through one DataLoader per
+operation: ids are grouped per source and project, de-duplicated, and fetched with each
+upstream's cheapest requests; identical upstream requests within an operation are made once."""
+
+from __future__ import annotations
+
+from graph.ids import JobKey, encode_global_id
+from tests.conftest import Gateway
+from tests.graph.providers import native_ids
+
+PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
+SOURCE = {
+    "edge_impulse": "ei",
+    "orange": "orange",
+    "metafold": "mf",
+    "workflow": "wf",
+    "modelarts": "ma",
+}
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Job { source projectId nativeId } } }"
+
+
+def global_id(provider: str, project: str | None, native: str) -> str:
+    return encode_global_id(JobKey(SOURCE[provider], project, native))
+
+
+def pick(gateway: Gateway, provider: str, project: str | None, positions: list[int]) -> list[str]:
+    ids = native_ids(provider, gateway.suite.jobs(provider, project))
+    return [ids[p] for p in positions]
+
+
+def fifty_ids(gateway: Gateway) -> tuple[list[str], dict[str, dict[str | None, list[str]]]]:
+    """Ten jobs of each provider spread over several projects (positions in default order)."""
+    suite = gateway.suite
+    orange, modelarts = suite.projects("orange"), suite.projects("modelarts")
+    plan: dict[str, dict[str | None, list[int]]] = {
+        "edge_impulse": {"4211": [0, 50, 120, 199, 250, 300], "4212": [1, 2, 30], "4299": [7]},
+        "orange": {
+            orange[0]: [0, 3, 411],
+            orange[1]: [2, 5, 99],
+            orange[2]: [0, 30, 56],
+            orange[4]: [0],
+        },
+        "metafold": {"1024": [0, 9, 100, 200, 300, 387, 5], "1031": [0, 36], "1077": [3]},
+        "workflow": {None: [0, 10, 20, 30, 100, 150, 200, 250, 261, 262]},
+        "modelarts": {modelarts[0]: [0, 4, 8, 300, 2], modelarts[1]: [0, 40, 8, 9, 1]},
+    }
+    chosen: dict[str, dict[str | None, list[str]]] = {}
+    ids: list[str] = []
+    for provider, projects in plan.items():
+        chosen[provider] = {}
+        for project, positions in projects.items():
+            if not positions:
+                continue
+            natives = pick(gateway, provider, project, positions)
+            chosen[provider][project] = natives
+            ids += [global_id(provider, project, n) for n in natives]
+    return ids, chosen
+
+
+async def test_fifty_nodes_across_every_provider_cost_batched_cheapest_requests(
+    gateway: Gateway,
+) -> None:
+    ids, _ = fifty_ids(gateway)
+    assert len(ids) == 50
+    gateway.reset_counts()
+    nodes = (await gateway.data(NODES, {"ids": ids}))["nodes"]
+    assert [node["id"] for node in nodes] == ids
+    log = {p: gateway.suite.sim(p).log for p in PROVIDERS}
+    # Single-job endpoints where they exist ...
+    assert log["orange"].counts() == {"get": 10}
+    assert log["workflow"].counts() == {"get": 10}
+    # ... Metafold's whole list where a project has several ids, its single job otherwise ...
+    assert log["metafold"].count("list") == 2 and log["metafold"].count("get") == 1
+    # ... and list scans elsewhere: one window of up to 1000 jobs per project.
+    assert log["modelarts"].count("list") == 2
+    assert log["edge_impulse"].count("list") == 3
+
+
+async def test_repeated_ids_add_no_upstream_requests(gateway: Gateway) -> None:
+    ids, _ = fifty_ids(gateway)
+    gateway.reset_counts()
+    await gateway.data(NODES, {"ids": ids})
+    once = {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS}
+    gateway.reset_counts()
+    nodes = (await gateway.data(NODES, {"ids": ids + ids[::-1]}))["nodes"]
+    assert [node["id"] for node in nodes] == ids + ids[::-1]
+    assert {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS} == once
+
+
+async def test_node_and_job_resolve_a_global_id_to_its_provider_type(gateway: Gateway) -> None:
+    project = gateway.suite.projects("orange")[0]
+    native = pick(gateway, "orange", project, [5])[0]
+    gid = global_id("orange", project, native)
+    data = await gateway.data(
+        "query($id: ID!) { node(id: $id) { __typename id } "
+        "job(id: $id) { ... on OrangeJob { nativeId state } } }",
+        {"id": gid},
+    )
+    assert data["node"] == {"__typename": "OrangeJob", "id": gid}
+    assert data["job"]["nativeId"] == native
+
+
+async def test_bad_ids_are_null_with_a_coded_error_and_spare_the_others(gateway: Gateway) -> None:
+    good = global_id("metafold", "1031", pick(gateway, "metafold", "1031", [0])[0])
+    ids = [
+        good,
+        "not-a-global-id",
+        global_id("metafold", "1031", "999999999"),  # well formed, no such job
+        encode_global_id(JobKey("nosuchsource", "p", "1")),
+        global_id("metafold", "1031", "a/../b"),  # a path-traversing native id
+        global_id("edge_impulse", "not-a-number", "1"),
+    ]
+    body = await gateway.post(NODES, {"ids": ids})
+    nodes = body["data"]["nodes"]
+    assert nodes[0]["id"] == good
+    assert nodes[1:] == [None] * 5
+    codes = {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {
+        ("nodes", 1): "BAD_USER_INPUT",
+        ("nodes", 3): "BAD_USER_INPUT",
+        ("nodes", 4): "BAD_USER_INPUT",
+        ("nodes", 5): "BAD_USER_INPUT",
+    }
+
+
+async def test_malformed_node_id_is_bad_user_input(gateway: Gateway) -> None:
+    body = await gateway.post('{ node(id: "%%%") { id } }')
+    assert body["data"] == {"node": None}
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_metafold_page_of_twenty_with_dependencies_costs_one_request(
+    gateway: Gateway,
+) -> None:
+    gateway.reset_counts()
+    data = await gateway.data(
+        '{ metafoldJobs(projectId: "1024", first: 20) '
+        "{ nodes { nativeId needs dependencies { nativeId needs } } } }"
+    )
+    nodes = data["metafoldJobs"]["nodes"]
+    assert len(nodes) == 20 and any(node["needs"] for node in nodes)
+    for node in nodes:
+        assert [d["nativeId"] for d in node["dependencies"]] == node["needs"]
+    assert gateway.suite.sim("metafold").log.count() == 1
+
+
+async def test_dependencies_of_federated_metafold_jobs_are_batched(gateway: Gateway) -> None:
+    gateway.reset_counts()
+    data = await gateway.data(
+        "{ jobs(first: 50, filter: {providers: [METAFOLD]}) "
+        "{ nodes { ... on MetafoldJob { nativeId needs dependencies { nativeId } } } } }"
+    )
+    nodes = data["jobs"]["nodes"]
+    assert any(node["needs"] for node in nodes)
+    for node in nodes:
+        assert [d["nativeId"] for d in node["dependencies"]] == node["needs"]
+    projects = len(gateway.suite.projects("metafold"))
+    # One sorted list per project for the page, at most one unsorted list per project for
+    # dependencies the page did not already hold.
+    assert gateway.suite.sim("metafold").log.count() <= 2 * projects
+
+
+async def test_duplicated_aliases_and_fragments_make_each_upstream_request_once(
+    gateway: Gateway,
+) -> None:
+    single = "{ jobs(first: 20, filter: {status: [FAILED]}) { nodes { id } } }"
+    gateway.reset_counts()
+    await gateway.data(single)
+    once = {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS}
+    repeated = """
+      query {
+        a: jobs(first: 20, filter: {status: [FAILED]}) { nodes { id } }
+        b: jobs(first: 20, filter: {status: [FAILED]}) { ...Page }
+        c: jobs(first: 20, filter: {status: [FAILED]}) { totalCount ...Page }
+      }
+      fragment Page on JobConnection { nodes { id name } pageInfo { hasNextPage } }
+    """
+    gateway.reset_counts()
+    data = await gateway.data(repeated)
+    assert data["a"]["nodes"] == [{"id": n["id"]} for n in data["b"]["nodes"]]
+    assert {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS} == once
+
+
+async def test_total_count_alone_fetches_no_pages(gateway: Gateway) -> None:
+    gateway.reset_counts()
+    data = await gateway.data("{ jobs { totalCount } }")
+    assert data["jobs"]["totalCount"] == sum(
+        len(gateway.suite.jobs(p, project))
+        for p in PROVIDERS
+        for project in (gateway.suite.projects(p) or [None])
+    )
+    # Sorted upstreams only report their totals (one job per request) ...
+    orange = gateway.suite.sim("orange").log.entries
+    assert orange and all(entry.param("limit") == ["1"] for entry in orange)
+    modelarts = gateway.suite.sim("modelarts").log.entries
+    assert modelarts and all(entry.param("per_page") == ["1"] for entry in modelarts)
