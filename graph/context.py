@@ -62,7 +62,7 @@ class RequestContext:
     cache: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.http = UpstreamSession(self.services.client)
+        self.http = UpstreamSession(self.services.client, caller=self.principal.name)
 
     @property
     def max_page_size(self) -> int:

@@ -100,6 +100,7 @@ class UpstreamError(JobgraphError):
             provider=provider,
             upstreamStatus=upstream_status,
             upstreamCode=upstream_code,
+            retryAfter=retry_after_s,
         )
         self.source = source
         self.provider = provider
