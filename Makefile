@@ -25,3 +25,12 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+# The federation tests' own Node tools (@apollo/composition, @apollo/gateway).
+FEDERATION_NODE := tests/federation/node
+
+$(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.json $(FEDERATION_NODE)/package-lock.json
+	npm ci --prefix $(FEDERATION_NODE) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(FEDERATION_NODE)/node_modules/.package-lock.json

@@ -108,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int)
     run.add_argument("--workers", type=int)
 
-    commands.add_parser("export-schema", help="print the schema's SDL")
+    export = commands.add_parser("export-schema", help="print the schema's SDL")
+    export.add_argument(
+        "--subgraph",
+        action="store_true",
+        help="print the Apollo Federation v2 subgraph SDL instead of the public one",
+    )
 
     simulate = commands.add_parser("simulate", help="only the five simulators")
     simulate.add_argument("--port", type=int, default=8100)
@@ -136,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export-schema":
             from graph.schema import export_sdl
 
-            sys.stdout.write(export_sdl())
+            sys.stdout.write(export_sdl(subgraph=args.subgraph))
         elif args.command == "simulate":
             from simulators import DEFAULT_SEED
             from simulators.serve import run_simulators

@@ -54,7 +54,9 @@ class EdgeImpulseUser:
     photo: str | None
 
 
-@strawberry.type(description="An Edge Impulse job (white-label admin project jobs).")
+@strawberry.federation.type(
+    keys=["id"], description="An Edge Impulse job (white-label admin project jobs)."
+)
 class EdgeImpulseJob(Job):
     key: str
     category: str
@@ -106,7 +108,9 @@ class OrangeJobMessage:
     description: str | None
 
 
-@strawberry.type(description="An Orange Business Evolution Platform IaaS job.")
+@strawberry.federation.type(
+    keys=["id"], description="An Orange Business Evolution Platform IaaS job."
+)
 class OrangeJob(Job):
     h_ref: str
     state: str
@@ -177,7 +181,7 @@ class MetafoldAssetsAndParams:
         )
 
 
-@strawberry.type(description="A Metafold job.")
+@strawberry.federation.type(keys=["id"], description="A Metafold job.")
 class MetafoldJob(Job):
     type: str
     state: str
@@ -296,7 +300,7 @@ def _steps(steps: Any) -> list[WorkflowStep] | None:
     return None if steps is None else [WorkflowStep.from_payload(s) for s in steps]
 
 
-@strawberry.type(description="A guided-workflow job.")
+@strawberry.federation.type(keys=["id"], description="A guided-workflow job.")
 class WorkflowJob(Job):
     job_id: str
     metadata: WorkflowJobMetadata
@@ -349,7 +353,7 @@ class WorkflowJob(Job):
 # --- ModelArts ---------------------------------------------------------------------
 
 
-@strawberry.type(description="A Huawei Cloud ModelArts training job.")
+@strawberry.federation.type(keys=["id"], description="A Huawei Cloud ModelArts training job.")
 class ModelArtsJob(Job):
     job_id: Long
     job_name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ from graph.connections import provider_connection
 from graph.context import RequestContext
 from graph.errors import with_reported
 from graph.federated import federated_jobs
+from graph.federation import print_public_sdl
 from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.provider_types import (
@@ -278,17 +280,32 @@ class JobgraphSchema(strawberry.Schema):
         return None
 
 
+class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
+    """The served schema: the same, as an Apollo Federation v2 subgraph (`_service`,
+    `_entities`), its errors coded the same way."""
+
+
 PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArtsJob)
 
 
-def build_schema() -> JobgraphSchema:
-    return JobgraphSchema(
+def build_schema(*, subgraph: bool = True) -> JobgraphSchema:
+    """The schema. The served schema is a federation subgraph; `subgraph=False` builds the
+    plain one (for the public SDL)."""
+    schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
+    return schema_class(
         query=Query,
         types=PROVIDER_TYPES,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 
 
-def export_sdl() -> str:
-    """The SDL that `schema.graphql` must equal."""
-    return build_schema().as_str() + "\n"
+def export_sdl(*, subgraph: bool = False) -> str:
+    """The public SDL that `schema.graphql` must equal; with `subgraph`, the federation SDL
+    a supergraph composes (what `_service { sdl }` answers)."""
+    if subgraph:
+        return build_schema().as_str() + "\n"
+    with warnings.catch_warnings():
+        # Strawberry warns of the entity keys on a plain schema; they are not printed.
+        warnings.filterwarnings("ignore", "Federation directive found", UserWarning)
+        public = build_schema(subgraph=False)
+    return print_public_sdl(public) + "\n"

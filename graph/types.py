@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import strawberry
 
 from resolvers.domain import JobStatus, Provider
 from resolvers.native_queries import ModelArtsSortField, OrangeJobState, SortOrder
+
+if TYPE_CHECKING:
+    from graph.context import RequestContext
 
 # The domain enums are the GraphQL enums: their member names are the GraphQL values.
 for _enum in (Provider, JobStatus, OrangeJobState, ModelArtsSortField, SortOrder):
@@ -28,7 +31,9 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.interface(description="A job on any platform; each provider has its own type.")
+@strawberry.federation.interface(
+    keys=["id"], description="A job on any platform; each provider has its own type."
+)
 class Job(Node):
     id: strawberry.ID = strawberry.field(
         description="Opaque global id; `node(id:)` and `job(id:)` resolve it."
@@ -51,6 +56,17 @@ class Job(Node):
         description="Finished minus started, or the provider's own figure."
     )
     error_message: str | None
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info[RequestContext, None], id: strawberry.ID
+    ) -> Job | None:
+        """A federation entity (`Job` or a provider type) by key: the same DataLoader and
+        access check as `node`; null when the id is a job of another type."""
+        from graph.schema import load_job  # graph.schema is built on these types
+
+        job = await load_job(info.context, id)
+        return job if isinstance(job, cls) else None
 
 
 @strawberry.type

@@ -1,0 +1,96 @@
+"""Real simulator jobs as federation references: global ids and what they must resolve to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graph.ids import JobKey, encode_global_id
+from simulators import SimulatorSuite
+from tests.graph.providers import FIELDS, NATIVE_ID_KEY
+
+# Demo source names (SimulatorSuite.demo_sources) by simulator provider.
+SOURCES = {
+    "edge_impulse": "ei",
+    "orange": "orange",
+    "metafold": "mf",
+    "workflow": "wf",
+    "modelarts": "ma",
+}
+
+
+@dataclass(frozen=True)
+class JobReference:
+    """A simulator job, its global id, and the raw job the list endpoint returns."""
+
+    provider: str
+    project: str | None
+    raw: dict[str, Any]
+
+    @property
+    def native_id(self) -> str:
+        return str(self.raw[NATIVE_ID_KEY[self.provider]])
+
+    @property
+    def source(self) -> str:
+        return SOURCES[self.provider]
+
+    @property
+    def global_id(self) -> str:
+        return encode_global_id(JobKey(self.source, self.project, self.native_id))
+
+    @property
+    def type_name(self) -> str:
+        return FIELDS[self.provider].type_name
+
+
+def largest_projects(suite: SimulatorSuite, provider: str, count: int) -> list[str | None]:
+    if provider == "workflow":
+        return [None]
+    projects = sorted(suite.projects(provider), key=lambda p: -len(suite.jobs(provider, p)))
+    return list(projects[:count])
+
+
+def spread(
+    suite: SimulatorSuite, provider: str, per_project: int, projects: int
+) -> list[JobReference]:
+    """`per_project` jobs from each of the `projects` largest projects (workflow: its one list,
+    `per_project * projects` jobs), evenly spaced from the first to the last listed job, so a
+    list scan has to reach the end of each project."""
+    picked: list[JobReference] = []
+    chosen = largest_projects(suite, provider, projects)
+    count = per_project * projects if provider == "workflow" else per_project
+    for project in chosen:
+        jobs = suite.jobs(provider, project)
+        step = (len(jobs) - 1) / (count - 1)
+        positions = sorted({round(i * step) for i in range(count)})
+        picked.extend(JobReference(provider, project, jobs[p]) for p in positions)
+    return picked
+
+
+def first_of_each_provider(suite: SimulatorSuite) -> list[JobReference]:
+    """The first listed job of each provider's largest project."""
+    return [
+        JobReference(provider, project, suite.jobs(provider, project)[0])
+        for provider in SOURCES
+        for project in largest_projects(suite, provider, 1)
+    ]
+
+
+def fifty_jobs(suite: SimulatorSuite) -> list[JobReference]:
+    """Ten jobs of every provider: five from each of its two largest projects (workflow: ten)."""
+    return [ref for provider in SOURCES for ref in spread(suite, provider, 5, 2)]
+
+
+# What resolving fifty_jobs() costs upstream, per provider. Orange and workflow have a
+# single-job endpoint and no batch one: one GET per distinct id. Metafold answers a project's
+# whole list in one request: one per project. Edge Impulse and ModelArts have no single-job
+# endpoint: the project's list is scanned 1000 jobs a request, and each project is smaller,
+# so one request per project.
+FIFTY_JOBS_UPSTREAM_REQUESTS = {
+    "orange": 10,
+    "workflow": 10,
+    "metafold": 2,
+    "edge_impulse": 2,
+    "modelarts": 2,
+}

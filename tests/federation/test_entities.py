@@ -1,0 +1,98 @@
+"""jobgraph as an Apollo Federation v2 subgraph: `_service`, `_entities`, and their cost."""
+
+from __future__ import annotations
+
+from graphql import parse, value_from_ast_untyped
+from graphql.language import InterfaceTypeDefinitionNode, ObjectTypeDefinitionNode
+
+from tests.federation.conftest import Subgraph
+from tests.federation.references import (
+    FIFTY_JOBS_UPSTREAM_REQUESTS,
+    fifty_jobs,
+    first_of_each_provider,
+)
+from tests.graph.providers import FIELDS
+
+ENTITIES = """
+query($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    __typename
+    ... on Job { id source nativeId }
+  }
+}
+"""
+
+
+def entity_keys(sdl: str) -> dict[str, list[str]]:
+    """Type name -> the `fields` of each of its @key directives."""
+    keys: dict[str, list[str]] = {}
+    for definition in parse(sdl).definitions:
+        if isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
+            keys[definition.name.value] = [
+                value_from_ast_untyped(argument.value)
+                for directive in definition.directives or ()
+                if directive.name.value == "key"
+                for argument in directive.arguments or ()
+                if argument.name.value == "fields"
+            ]
+    return keys
+
+
+async def test_service_sdl_declares_job_and_every_provider_type_as_entities_keyed_by_id(
+    subgraph: Subgraph,
+) -> None:
+    body = await subgraph.post("{ _service { sdl } }")
+    keys = entity_keys(body["data"]["_service"]["sdl"])
+    for type_name in ["Job", *(spec.type_name for spec in FIELDS.values())]:
+        assert keys[type_name] == ["id"], type_name
+
+
+async def test_job_references_resolve_to_each_providers_own_type(subgraph: Subgraph) -> None:
+    refs = first_of_each_provider(subgraph.suite)
+    body = await subgraph.post(
+        ENTITIES, {"representations": [{"__typename": "Job", "id": r.global_id} for r in refs]}
+    )
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["_entities"] == [
+        {
+            "__typename": r.type_name,
+            "id": r.global_id,
+            "source": r.source,
+            "nativeId": r.native_id,
+        }
+        for r in refs
+    ]
+
+
+async def test_a_provider_type_reference_resolves_only_a_job_of_that_type(
+    subgraph: Subgraph,
+) -> None:
+    orange, metafold = (
+        r for r in first_of_each_provider(subgraph.suite) if r.provider in {"orange", "metafold"}
+    )
+    representations = [
+        {"__typename": "OrangeJob", "id": orange.global_id},
+        {"__typename": "OrangeJob", "id": metafold.global_id},
+    ]
+    body = await subgraph.post(ENTITIES, {"representations": representations})
+    assert "errors" not in body, body["errors"]
+    first, second = body["data"]["_entities"]
+    assert (first["__typename"], first["nativeId"]) == ("OrangeJob", orange.native_id)
+    assert second is None
+
+
+async def test_fifty_references_cost_the_same_batched_requests_as_node_lookups(
+    subgraph: Subgraph,
+) -> None:
+    refs = fifty_jobs(subgraph.suite)
+    # Each reference twice, as a router may send: duplicates cost nothing more.
+    representations = [{"__typename": "Job", "id": r.global_id} for r in refs + refs]
+    body = await subgraph.post(ENTITIES, {"representations": representations})
+    assert "errors" not in body, body["errors"]
+    assert [e["nativeId"] for e in body["data"]["_entities"]] == [r.native_id for r in refs + refs]
+    by_entities = subgraph.upstream_calls()
+    subgraph.reset_counts()
+    await subgraph.post(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [r.global_id for r in refs]}
+    )
+    assert by_entities == subgraph.upstream_calls() == FIFTY_JOBS_UPSTREAM_REQUESTS
