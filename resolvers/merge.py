@@ -265,14 +265,14 @@ class StreamReader:
             return []
         if self.in_memory:
             return (await self.sorted_jobs())[start:stop]
-        adapter = self.stream.adapter
+        stream = self.stream
         try:
-            result = await adapter.fetch_window(
-                self.http, self.stream.query, PageWindow(start, stop)
+            result = await stream.adapter.fetch_window(
+                self.http, stream.query, PageWindow(start, stop)
             )
         except WindowOutOfReach as exc:
             raise BadUserInput(
-                f"cursor position is beyond what the upstream can page to: {exc}"
+                f"cursor position is beyond what {stream.source} can page to: {exc}"
             ) from None
         if result.total is not None:
             self.known_length = result.total
@@ -321,11 +321,8 @@ class StreamReader:
 
     def _ceiling_error(self, total: int | None) -> JobgraphError:
         stream = self.stream
-        where = (
-            stream.source
-            if stream.query.project is None
-            else (f"{stream.source} project {stream.query.project}")
-        )
+        project = stream.query.project
+        where = stream.source if project is None else f"{stream.source} project {project}"
         size = f"{total} jobs" if total is not None else f"more than {self.scan_ceiling} jobs"
         return QueryTooComplex(
             f"{where} has {size}; its upstream cannot sort by creation time, and ordering it "
@@ -695,6 +692,7 @@ class JobMerge:
         keys: list[MergeKey] = []
         jobs: list[Job] = []
         matches: list[bool] = []
+        found = 0
         position = start
         complete = False
         chunks = 0
@@ -717,7 +715,8 @@ class JobMerge:
                 keys.append(merge_key(job, self.order, stream.index, begin + offset))
                 jobs.append(job)
                 matches.append(self.spec.matches(job))
-                if matches[-1] and sum(matches) >= want:
+                found += matches[-1]
+                if found >= want:
                     break
             else:
                 position = begin

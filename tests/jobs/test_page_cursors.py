@@ -76,6 +76,20 @@ async def test_page_cursors_of_a_middle_page_mark_it_current_and_link_its_neighb
     assert [ident(n) for n in landed["nodes"]] == reference[4]
 
 
+async def test_page_cursors_alone_know_the_current_page_without_fetching_it(
+    gateway: Gateway,
+) -> None:
+    first = await jobs_page(gateway, 100, None)
+    to_third = next(c for c in first["pageCursors"]["around"] if c["page"] == 3)
+    data = await gateway.data(
+        "query($size: Int!, $after: String, $sources: [String!]) { "
+        f"jobs(first: $size, after: $after, sources: $sources) {{ {PAGE_CURSORS} }} }}",
+        {"size": 100, "after": to_third["cursor"], "sources": SOURCES},
+    )
+    current = [c["page"] for c in data["jobs"]["pageCursors"]["around"] if c["isCurrent"]]
+    assert current == [3]
+
+
 async def test_page_cursors_work_with_a_filter_on_locally_ordered_sources(
     gateway: Gateway,
 ) -> None:

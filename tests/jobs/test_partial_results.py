@@ -100,3 +100,18 @@ async def test_failing_source_makes_total_count_null_with_an_error(gateway: Gate
     body = await gateway.post("{ jobs { totalCount } }")
     assert body["data"]["jobs"]["totalCount"] is None
     assert [e["extensions"]["source"] for e in body["errors"]] == ["mf"]
+
+
+async def test_source_failing_on_the_last_page_is_retried_when_paging_backward(
+    gateway: Gateway,
+) -> None:
+    metafold = gateway.suite.sim("metafold")
+    metafold.faults.add("status", count=1000, status=503)
+    last = (await gateway.post(JOBS_QUERY, {"last": 30}))["data"]["jobs"]
+    assert last["failures"] and last["pageInfo"]["hasPreviousPage"]
+    assert {e["node"]["source"] for e in last["edges"]} <= set(OTHERS)
+    metafold.faults.clear()
+    rest = await walk(gateway, 100, backward=True, start=last["pageInfo"]["startCursor"])
+    visited = rest.nodes + [e["node"] for e in last["edges"]]
+    assert len(visited) == len({ident(node) for node in visited})
+    assert {ident(node) for node in visited} == {job.ident for job in brute_force(gateway)}
