@@ -81,6 +81,23 @@ async def test_a_provider_type_reference_resolves_only_a_job_of_that_type(
     assert second is None
 
 
+async def test_a_malformed_reference_is_bad_user_input_and_the_others_still_resolve(
+    subgraph: Subgraph,
+) -> None:
+    orange = next(r for r in first_of_each_provider(subgraph.suite) if r.provider == "orange")
+    representations = [
+        {"__typename": "Job", "id": "not-a-job-id"},
+        {"__typename": "Job", "id": orange.global_id},
+    ]
+    body = await subgraph.post(ENTITIES, {"representations": representations})
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["_entities", 0], "BAD_USER_INPUT")
+    ]
+    malformed, found = body["data"]["_entities"]
+    assert malformed is None
+    assert found["nativeId"] == orange.native_id
+
+
 async def test_fifty_references_cost_the_same_batched_requests_as_node_lookups(
     subgraph: Subgraph,
 ) -> None:
