@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.context import RequestContext
 from graph.cursors import binding_of
-from graph.selection import selected_names
+from graph.selection import field_names_below
 from graph.types import Connection, Edge, PageCursor, PageCursors, PageInfo
 from resolvers.connection import ConnectionArgs, ConnectionPage, load_page, load_total
 from resolvers.domain import Job as DomainJob
@@ -25,7 +25,7 @@ PAGE_FIELDS = frozenset({"edges", "nodes", "pageInfo"})
 AROUND_PAGES = 2
 
 
-def _memo(factory: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+def run_once(factory: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
     """Run `factory` at most once, on first await."""
     task: asyncio.Future[Any] | None = None
 
@@ -89,7 +89,7 @@ async def provider_connection(
         before=codec.decode_position(before, binding, "before"),
     )
     args.check(ctx.max_page_size)
-    wanted = selected_names(info.selected_fields[0].selections)
+    wanted = field_names_below(info)
 
     page: ConnectionPage | None = None
     if wanted & PAGE_FIELDS:
@@ -100,7 +100,7 @@ async def provider_connection(
             return page.total
         return await load_total(adapter, ctx.http, query)
 
-    count_total = _memo(total)
+    count_total = run_once(total)
 
     async def cursors_for(page_size: int) -> PageCursors | None:
         start = page.start if page is not None else (args.after or -1) + 1
@@ -113,18 +113,28 @@ async def provider_connection(
         )
 
     edges: list[Edge[N]] = []
-    if page is not None:
+    start_cursor = end_cursor = None
+    if page is not None and page.jobs:
+        first_position = page.start
+
+        def cursor_at(offset: int) -> str:
+            return codec.encode(binding, first_position + offset)
+
+        # A cursor is an HMAC: every edge's is signed only when `edges` is selected (else
+        # only `nodes` reads these edges, and never their cursors).
+        signed = "edges" in wanted
         edges = [
-            Edge(cursor=codec.encode(binding, page.start + offset), node=to_node(job))
+            Edge(cursor=cursor_at(offset) if signed else "", node=to_node(job))
             for offset, job in enumerate(page.jobs)
         ]
+        start_cursor, end_cursor = cursor_at(0), cursor_at(len(edges) - 1)
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=page.has_next if page else False,
             has_previous_page=page.has_previous if page else False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=start_cursor,
+            end_cursor=end_cursor,
         ),
         failures=[],
         count_total=count_total,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from strawberry.types import Info
 
-from graph.connections import PAGE_FIELDS, _memo, page_cursors
+from graph.connections import PAGE_FIELDS, page_cursors, run_once
 from graph.context import RequestContext
 from graph.cursors import binding_of
 from graph.inputs import JobFilter
@@ -121,7 +121,7 @@ async def federated_jobs(
         report.add(merge.late_failures)
         return count
 
-    count_total = _memo(total)
+    count_total = run_once(total)
 
     async def page_start() -> Boundary:
         if page is not None:
