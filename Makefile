@@ -15,7 +15,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/jobgraph
+# GraphiQL's browser assets and the Node test client, pinned by package-lock.json.
+install: $(BIN)/jobgraph node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/jobgraph demo

@@ -1,0 +1,223 @@
+"""GraphiQL served entirely by the gateway: no CDN, so it works on a network with no internet.
+
+The page (graph/static/graphiql.html) loads React, GraphiQL and the explorer plugin from
+`node_modules/` — installed by `npm ci` from the committed package-lock.json — under
+`/graphiql/static/<name>`, an allow-list, never a path taken from the URL. Its tabs open with
+example queries built from the configured sources.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import GraphQLSchema
+
+from resolvers.config import Config, SourceConfig
+from resolvers.domain import Provider
+
+STATIC_PREFIX = "/graphiql/static/"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_PAGE = _PACKAGE_DIR / "static" / "graphiql.html"
+_NOT_INSTALLED = _PACKAGE_DIR / "static" / "graphiql-missing.html"
+# Served name -> file under node_modules/ (see package.json for the pinned versions).
+NPM_ASSETS = {
+    "react.production.min.js": "react/umd/react.production.min.js",
+    "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
+    "graphiql.min.js": "graphiql/graphiql.min.js",
+    "graphiql.min.css": "graphiql/graphiql.min.css",
+    "plugin-explorer.umd.js": "@graphiql/plugin-explorer/dist/index.umd.js",
+    "plugin-explorer.css": "@graphiql/plugin-explorer/dist/style.css",
+}
+OWN_ASSETS = {"jobgraph-graphiql.js": _PACKAGE_DIR / "static" / "graphiql.js"}
+# The page reaches nothing but this origin; inline styles are GraphiQL's own.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+PAGE_SIZE = 5
+
+
+def node_modules_candidates() -> list[Path]:
+    """Where `npm ci` puts the packages: the checkout's root, else the working directory."""
+    return [_PACKAGE_DIR.parent / "node_modules", Path.cwd() / "node_modules"]
+
+
+def find_node_modules(candidates: Sequence[Path] | None = None) -> Path | None:
+    """The first candidate holding every asset GraphiQL needs, or None."""
+    for root in node_modules_candidates() if candidates is None else candidates:
+        if all((root / relative).is_file() for relative in NPM_ASSETS.values()):
+            return root
+    return None
+
+
+def _string(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _first_source(config: Config, provider: Provider) -> SourceConfig | None:
+    return next((s for s in config.sources if s.provider is provider and s.projects), None)
+
+
+def _provider_examples(config: Config) -> list[str]:
+    """One named operation per configured provider, with a real source and project."""
+    operations: list[str] = []
+    ei = _first_source(config, Provider.EDGE_IMPULSE)
+    if ei is not None and ei.projects[0].isdigit():
+        operations.append(
+            "query EdgeImpulseJobs {\n"
+            f"  edgeImpulseJobs(source: {_string(ei.name)}, "
+            f"organizationId: {ei.organization_id}, projectId: {ei.projects[0]}, "
+            f"first: {PAGE_SIZE}) {{\n"
+            "    totalCount\n"
+            "    nodes { id name status createdAt finishedSuccessful createdByUser { name } }\n"
+            "  }\n}"
+        )
+    orange = _first_source(config, Provider.ORANGE)
+    if orange is not None:
+        operations.append(
+            "query OrangeJobs {\n"
+            f"  orangeJobs(source: {_string(orange.name)}, "
+            f"projectId: {_string(orange.projects[0])}, first: {PAGE_SIZE}) {{\n"
+            "    totalCount\n"
+            "    nodes { id name status rawStatus createdAt messages { code message } }\n"
+            "  }\n}"
+        )
+    metafold = _first_source(config, Provider.METAFOLD)
+    if metafold is not None:
+        operations.append(
+            "query MetafoldJobs {\n"
+            f"  metafoldJobs(source: {_string(metafold.name)}, "
+            f"projectId: {_string(metafold.projects[0])}, first: {PAGE_SIZE}) {{\n"
+            "    nodes { id name status type inputs { assets { name filename } } }\n"
+            "  }\n}"
+        )
+    if any(s.provider is Provider.WORKFLOW for s in config.sources):
+        workflow = next(s for s in config.sources if s.provider is Provider.WORKFLOW)
+        operations.append(
+            "query WorkflowJobs {\n"
+            f"  workflowJobs(source: {_string(workflow.name)}, first: {PAGE_SIZE}) {{\n"
+            "    pageInfo { hasNextPage endCursor }\n"
+            "    nodes { id name status currentStep { singleStep { stepTitle } } }\n"
+            "  }\n}"
+        )
+    modelarts = _first_source(config, Provider.MODELARTS)
+    if modelarts is not None:
+        operations.append(
+            "query ModelArtsJobs {\n"
+            f"  modelArtsJobs(source: {_string(modelarts.name)}, "
+            f"projectId: {_string(modelarts.projects[0])}, sortBy: CREATE_TIME, order: DESC, "
+            f"first: {PAGE_SIZE}) {{\n"
+            "    nodes { id name status rawStatus durationSeconds }\n"
+            "  }\n}"
+        )
+    return operations
+
+
+def example_tabs(config: Config, schema: GraphQLSchema) -> list[dict[str, str]]:
+    """The editor tabs GraphiQL opens with: real field names, real sources and projects."""
+    tabs = [
+        {
+            "query": "# The sources you may read.\n"
+            "query Sources {\n  sources { name provider projects healthy }\n}\n"
+        }
+    ]
+    query_type = schema.query_type
+    if query_type is not None and "jobs" in query_type.fields:
+        tabs.append(
+            {
+                "query": "# The newest jobs of every source, merged.\n"
+                "query RecentJobs {\n"
+                f"  jobs(first: {PAGE_SIZE * 2}) {{\n"
+                "    totalCount\n"
+                "    pageInfo { hasNextPage endCursor }\n"
+                "    nodes { id provider source name status createdAt }\n"
+                "    failures { source code message }\n"
+                "  }\n}\n"
+            }
+        )
+    providers = _provider_examples(config)
+    if providers:
+        tabs.append(
+            {
+                "query": "# One provider at a time, with its own fields. Pick an operation "
+                "with the run button.\n" + "\n\n".join(providers) + "\n"
+            }
+        )
+    tabs.append(
+        {
+            "query": "# Variables and a fragment: run, then pass `endCursor` as `after`.\n"
+            "query WorkflowPage($first: Int = 10, $after: String) {\n"
+            "  workflowJobs(first: $first, after: $after) {\n"
+            "    pageInfo { hasNextPage endCursor }\n"
+            "    nodes { ...JobSummary }\n"
+            "  }\n}\n\n"
+            "fragment JobSummary on Job {\n"
+            "  id provider source nativeId name status createdAt durationSeconds\n"
+            "}\n",
+            "variables": '{\n  "first": 5\n}',
+        }
+    )
+    return tabs
+
+
+def _json_for_script(value: Any) -> str:
+    # Inside <script type="application/json">: "</" must not end the element early.
+    return orjson.dumps(value).decode().replace("</", "<\\/")
+
+
+class GraphiQLPage:
+    """Renders the page and serves its assets."""
+
+    def __init__(
+        self,
+        config: Config,
+        schema: GraphQLSchema,
+        node_modules: Sequence[Path] | None = None,
+    ) -> None:
+        self._candidates = list(node_modules) if node_modules is not None else None
+        settings: dict[str, Any] = {"tabs": example_tabs(config, schema)}
+        if config.auth.mode == "token":
+            settings["headers"] = '{\n  "Authorization": "Bearer <your token>"\n}'
+        self._settings = _json_for_script(settings)
+
+    def node_modules(self) -> Path | None:
+        return find_node_modules(self._candidates)
+
+    async def render(self, request: web.Request) -> web.Response:
+        """GraphiQL's page, or (503) how to install its assets when they are missing."""
+        headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-store"}
+        if self.node_modules() is None:
+            searched = ", ".join(str(p) for p in (self._candidates or node_modules_candidates()))
+            text = _NOT_INSTALLED.read_text(encoding="utf-8").replace(
+                "{{searched}}", html.escape(searched)
+            )
+            return web.Response(status=503, text=text, content_type="text/html", headers=headers)
+        text = _PAGE.read_text(encoding="utf-8").replace("{{settings}}", self._settings)
+        return web.Response(text=text, content_type="text/html", headers=headers)
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path: Path | None = OWN_ASSETS.get(name)
+        if path is None and name in NPM_ASSETS:
+            root = self.node_modules()
+            path = None if root is None else root / NPM_ASSETS[name]
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": _CONTENT_TYPES[path.suffix],
+                "Cache-Control": "no-cache",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(STATIC_PREFIX + "{name}", self.asset)
