@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
 from aiohttp import web
+from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from graph.auth import PRINCIPAL, Authenticator, auth_middleware
 from graph.context import ANONYMOUS, RequestContext, Services
+from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
+from graph.graphiql import GraphiQLPage
+from graph.limits import QueryLimits, QueryLimitSettings, body_limit_middleware
+from graph.logs import CONTEXT, OUTCOME, RecordOperation, access_middleware, outcome_of
+from graph.metrics import GatewayMetrics
+from graph.ops import Readiness, metrics_handler
+from graph.responses import error_response
 from graph.schema import build_schema
-from resolvers.client import UpstreamClient
+from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
+from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
 
 SERVICES = web.AppKey("services", Services)
@@ -37,10 +50,12 @@ def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
     return hashlib.sha256("\0".join(material).encode()).digest()
 
 
-def build_services(config: Config, environ: Mapping[str, str]) -> Services:
+def build_services(
+    config: Config, environ: Mapping[str, str], observer: UpstreamObserver | None = None
+) -> Services:
     return Services(
         config=config,
-        client=UpstreamClient(config.sources, environ),
+        client=UpstreamClient(config.sources, environ, observer),
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
         environ=environ,
@@ -50,15 +65,38 @@ def build_services(config: Config, environ: Mapping[str, str]) -> Services:
 class JobgraphView(GraphQLView):
     """Strawberry's aiohttp view with our per-operation context and orjson responses."""
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(
+        self, services: Services, graphiql: GraphiQLPage | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.graphiql = graphiql
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self.run(request=request)
+        except HTTPException as exc:
+            # Strawberry's request errors (no query, bad JSON, unknown operation) as coded JSON.
+            return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
 
     async def get_context(  # type: ignore[override]
         self, request: web.Request, response: web.StreamResponse
     ) -> RequestContext:
-        principal = request.get("principal", ANONYMOUS)
-        return RequestContext(self.services, principal=principal, request=request)
+        principal = request.get(PRINCIPAL, ANONYMOUS)
+        context = RequestContext(self.services, principal=principal, request=request)
+        request[CONTEXT] = context  # the access log reads its upstream call count
+        return context
+
+    async def render_graphql_ide(self, request: web.Request) -> web.Response:
+        if self.graphiql is None:
+            raise web.HTTPNotFound()
+        return await self.graphiql.render(request)
+
+    async def process_result(  # type: ignore[override]
+        self, request: web.Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        request[OUTCOME] = outcome_of(result)
+        return await super().process_result(request, result)
 
     def encode_json(self, data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
@@ -76,8 +114,18 @@ def build_app(
 ) -> web.Application:
     """The gateway app for `config`; secrets are read from `environ` (default: os.environ)."""
     env = dict(os.environ if environ is None else environ)
-    services = build_services(config, env)
-    app = web.Application(client_max_size=config.server.max_body_bytes)
+    server = config.server
+    metrics = GatewayMetrics()
+    services = build_services(config, env, observer=metrics)
+    app = web.Application(
+        client_max_size=server.max_body_bytes,
+        middlewares=[
+            access_middleware(metrics),
+            cors_middleware(server.cors_origins),
+            auth_middleware(Authenticator(config.auth, env)),
+            body_limit_middleware(server.max_body_bytes),
+        ],
+    )
     app[SERVICES] = services
 
     async def upstream_session(_app: web.Application) -> AsyncIterator[None]:
@@ -86,15 +134,27 @@ def build_app(
         await services.client.close()
 
     app.cleanup_ctx.append(upstream_session)
-    schema = build_schema()
+    extensions: list[Callable[[], SchemaExtension]] = [
+        RecordOperation,
+        partial(QueryLimits, QueryLimitSettings.from_server(server)),
+    ]
+    if not server.introspection:
+        extensions.append(DisableIntrospection)
+    schema = build_schema(extensions)
+    graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,
+        graphiql=graphiql,
         schema=schema,
-        graphql_ide="graphiql" if config.server.graphiql else None,
+        graphql_ide="graphiql" if graphiql is not None else None,
     )
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", Readiness(services).handle)
+    app.router.add_get("/metrics", metrics_handler(metrics))
+    if graphiql is not None:
+        graphiql.add_routes(app)
     if extra_setup is not None:
         extra_setup(app)
     return app

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import strawberry
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult, Info
 
@@ -288,14 +289,17 @@ class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
 PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArtsJob)
 
 
-def build_schema(*, subgraph: bool = True) -> JobgraphSchema:
-    """The schema. The served schema is a federation subgraph; `subgraph=False` builds the
-    plain one (for the public SDL)."""
+def build_schema(
+    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, subgraph: bool = True
+) -> JobgraphSchema:
+    """The schema; `extensions` are factories, called once per operation. The served schema
+    is a federation subgraph; `subgraph=False` builds the plain one (for the public SDL)."""
     schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
     return schema_class(
         query=Query,
         types=PROVIDER_TYPES,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=list(extensions),
     )
 
 

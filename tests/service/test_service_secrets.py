@@ -1,0 +1,98 @@
+"""No configured secret — gateway tokens or upstream credentials — ever appears in a response,
+a log line or the metrics, whatever happens: good calls, bad tokens, bad queries, failing
+upstreams, probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.service.conftest import (
+    ADMIN_TOKEN,
+    DASHBOARD_TOKEN,
+    TOKEN_ENVIRON,
+    CapturedLines,
+    Reply,
+    Service,
+)
+
+FAULTS = [
+    ("edge_impulse", "status", {"status": 401}),
+    ("orange", "status", {"status": 403}),
+    ("metafold", "malformed_json", {}),
+    ("workflow", "html_502", {}),
+    ("modelarts", "wrong_schema", {}),
+]
+
+
+@pytest.fixture
+def source_overrides() -> dict[str, dict[str, Any]]:
+    # Fail fast: one try, short deadlines, so failing upstreams answer within the test.
+    return {
+        name: {"max_retries": 0, "timeout_s": 2.0} for name in ("ei", "orange", "mf", "wf", "ma")
+    }
+
+
+def transcript(reply: Reply) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
+    return f"{reply.status}\n{headers}\n{reply.body}"
+
+
+async def exercise(service: Service) -> list[Reply]:
+    """Every kind of call, succeeding and failing, as admin, as dashboard and as nobody."""
+    suite = service.suite
+    project = {p: suite.projects(p)[0] for p in ("orange", "metafold", "modelarts")}
+    queries = [
+        ("query Sources { sources { name provider projects } }", {}),
+        ("{ jobs(first: 20) { nodes { id source name errorMessage } failures { message } } }", {}),
+        (
+            "query($p: String!) { orangeJobs(projectId: $p, first: 3) "
+            "{ nodes { id messages { message } } } }",
+            {"p": project["orange"]},
+        ),
+        (
+            "query($p: String!) { metafoldJobs(projectId: $p, first: 3) { nodes { id error } } }",
+            {"p": project["metafold"]},
+        ),
+        ("{ workflowJobs(first: 3) { nodes { id errorMessage } } }", {}),
+        (
+            "query($p: String!) { modelArtsJobs(projectId: $p, first: 3) { nodes { id } } }",
+            {"p": project["modelarts"]},
+        ),
+        ("{ nope }", {}),
+        ("{ sources { name ", {}),
+        ('{ node(id: "not-an-id") { id } }', {}),
+        ("{ workflowJobs(first: 1000) { totalCount } }", {}),
+    ]
+    replies: list[Reply] = []
+    for token in (ADMIN_TOKEN, DASHBOARD_TOKEN, None, "wrong-token-value-1234567890"):
+        for query, variables in queries:
+            replies.append(await service.graphql(query, variables, token=token))
+    for provider, kind, options in FAULTS:
+        suite.sim(provider).faults.add(kind, count=50, **options)
+    for query, variables in queries:
+        replies.append(await service.graphql(query, variables, token=ADMIN_TOKEN))
+    replies.append(await service.request("GET", "/readyz"))
+    replies.append(await service.request("GET", "/healthz"))
+    replies.append(await service.request("GET", "/graphql", headers={"Accept": "text/html"}))
+    replies.append(await service.request("GET", "/metrics", token=ADMIN_TOKEN))
+    return replies
+
+
+async def test_no_secret_appears_in_any_response_log_line_or_metric(
+    service: Service, captured_logs: CapturedLines
+) -> None:
+    replies = await exercise(service)
+    secrets = [*service.suite.demo_environ().values(), *TOKEN_ENVIRON.values()]
+    assert len(secrets) >= 7 and all(len(s) >= 12 for s in secrets)
+    corpus = {
+        "responses": "\n".join(transcript(r) for r in replies),
+        "logs": "\n".join(captured_logs.lines),
+        "metrics": str(replies[-1].body),
+    }
+    assert len(captured_logs.lines) >= len(replies)  # the access log did run
+    assert "UPSTREAM_" in corpus["responses"]  # the upstream failures did happen
+    for where, text in corpus.items():
+        for secret in secrets:
+            assert secret not in text, f"a configured secret appears in the {where}"
