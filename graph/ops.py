@@ -1,4 +1,4 @@
-"""Operations endpoints: `/healthz` (process up), `/readyz` (sources reachable), `/metrics`."""
+"""Operations endpoints: `/readyz` (config loaded, sources reachable) and `/metrics`."""
 
 from __future__ import annotations
 
@@ -87,10 +87,6 @@ class Readiness:
             "sources": [probe.to_json() for probe in probes],
         }
         return web.json_response(body, status=200 if ready else 503)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 def metrics_handler(metrics: GatewayMetrics) -> Any:
