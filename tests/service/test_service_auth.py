@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from graph.app import build_app
@@ -67,6 +68,12 @@ async def test_a_query_over_get_needs_a_token_too(service: Service) -> None:
     reply = await service.request("GET", "/graphql", params={"query": SOURCES_QUERY})
     assert reply.status == 401
     assert reply.codes == ["UNAUTHENTICATED"]
+
+
+async def test_a_websocket_upgrade_needs_a_token_too(service: Service) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await service.http.ws_connect(service.graphql_url, protocols=["graphql-transport-ws"])
+    assert refused.value.status == 401
 
 
 async def test_a_valid_token_reads_data(service: Service) -> None:
