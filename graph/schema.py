@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -14,7 +15,9 @@ from strawberry.types import ExecutionResult, Info
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
+from graph.documents import CachedDocuments, DocumentCache
 from graph.errors import with_reported
+from graph.execution import JobgraphExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
 from graph.ids import decode_global_id
@@ -299,7 +302,9 @@ def build_schema(
         query=Query,
         types=PROVIDER_TYPES,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=list(extensions),
+        # The document cache last: every other extension sees each operation first.
+        extensions=[*extensions, partial(CachedDocuments, DocumentCache())],
+        execution_context_class=JobgraphExecutionContext,
     )
 
 

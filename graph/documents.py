@@ -1,0 +1,102 @@
+"""Each distinct query text is parsed and validated once per process, not once per request.
+
+Strawberry's own `ParserCache` and `ValidationCache` would do the parsing and validating, but
+`ValidationCache` overwrites errors set by an earlier extension (our query limits) and, set
+first, makes later `on_validate` hooks believe validation already ran; this one fills in only
+what no earlier extension decided, and hands each request its own copy of the error list.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+DEFAULT_MAX_DOCUMENTS = 512
+
+
+@dataclass(slots=True)
+class _Entry:
+    document: DocumentNode
+    rules: tuple[type[ASTValidationRule], ...] | None = None
+    errors: list[GraphQLError] | None = None
+
+
+class DocumentCache:
+    """Parsed documents and their validation errors by query text; least recently used
+    texts leave first, so arbitrary clients cannot grow it without bound."""
+
+    def __init__(self, max_documents: int = DEFAULT_MAX_DOCUMENTS) -> None:
+        self.max_documents = max_documents
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def parse(self, query: str, options: Mapping[str, Any]) -> DocumentNode:
+        """The document of `query`; raises GraphQLError for a syntax error (never cached)."""
+        entry = self._entries.get(query)
+        if entry is None:
+            entry = _Entry(parse(query, **options))
+            self._entries[query] = entry
+            if len(self._entries) > self.max_documents:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(query)
+        return entry.document
+
+    def validation_errors(
+        self,
+        query: str,
+        document: DocumentNode,
+        schema: GraphQLSchema,
+        rules: Sequence[type[ASTValidationRule]],
+    ) -> list[GraphQLError] | None:
+        """Validation errors of a document this cache parsed (a fresh list each call);
+        None for any other document, which the caller validates itself."""
+        entry = self._entries.get(query)
+        if entry is None or entry.document is not document:
+            return None
+        rule_set = tuple(rules)
+        if entry.errors is None or entry.rules != rule_set:
+            entry.errors = validate_document(schema, document, rule_set)
+            entry.rules = rule_set
+        return list(entry.errors)
+
+
+class CachedDocuments(SchemaExtension):
+    """Parse and validate through a shared `DocumentCache`; list it after extensions that
+    must see every operation first (query limits)."""
+
+    def __init__(self, cache: DocumentCache) -> None:
+        self.cache = cache
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            # On a syntax error Strawberry parses again and reports it its own way.
+            with suppress(GraphQLError):
+                context.graphql_document = self.cache.parse(context.query, context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            context.pre_execution_errors is None
+            and document is not None
+            and context.query
+            and context.validation_rules
+        ):
+            errors = self.cache.validation_errors(
+                context.query, document, context.schema._schema, context.validation_rules
+            )
+            if errors is not None:
+                context.pre_execution_errors = errors
+        yield
