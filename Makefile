@@ -35,3 +35,7 @@ $(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.j
 	touch $@
 
 install: $(FEDERATION_NODE)/node_modules/.package-lock.json
+
+# Gateway benchmarks (simulators and gateway as processes; wrk when installed): bench/README.md.
+bench: install
+	$(BIN)/python -m bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,6 +25,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--workers", type=int, nargs="+", help="gateway worker counts (1 2)")
     parser.add_argument("--output", type=Path, help="default: bench/results.json")
     parser.add_argument("--label", default="", help="a name for this run in the output")
+    parser.add_argument("--baseline", type=Path, help="an earlier results.json to compare with")
     args = parser.parse_args(argv)
     options = Options.quick_mode() if args.quick else Options()
     overrides = {
@@ -34,12 +36,19 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "workers": None if args.workers is None else tuple(sorted({1, *args.workers})),
         "output": args.output,
         "label": args.label,
+        "baseline": args.baseline,
     }
     return replace(options, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds the run, which stops every server it started
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     results = asyncio.run(run(options))
     print(render(results))
     print(f"\nwritten: {options.output}")

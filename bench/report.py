@@ -21,6 +21,12 @@ def _mark(met: bool | None) -> str:
     return "n/a" if met is None else ("met" if met else "MISSED")
 
 
+def _figure(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def render(results: Mapping[str, Any]) -> str:
     """A plain-text summary of every section."""
     out: list[str] = []
@@ -122,6 +128,13 @@ def render(results: Mapping[str, Any]) -> str:
     out += ["", f"6. Profile ({prof['tool']}, {prof['requests']} requests): {prof['files'][0]}"]
     out += [f"   self  {p['share'] * 100:5.1f}%  {p['function']}" for p in prof["top_self"][:8]]
     out += [f"   total {p['share'] * 100:5.1f}%  {p['function']}" for p in prof["top_own"][:6]]
+    comparison = results.get("comparison")
+    if comparison:
+        out += ["", f"Before ({comparison['baseline_label'] or 'baseline'}) and after"]
+        out += _table(
+            ["figure", "before", "after"],
+            [[r["figure"], _figure(r["before"]), _figure(r["after"])] for r in comparison["rows"]],
+        )
     out += ["", "Targets"]
     out += [
         f"  {name}: {value['value']} -> {_mark(value['met'])}"

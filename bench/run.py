@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,8 +31,9 @@ from bench.load import (
     sample_latencies,
     wrk_available,
 )
-from bench.procs import PYTHON, ROOT, Service, cores, pinned, rss_bytes, start
+from bench.procs import PYTHON, ROOT, Service, pinned, rss_bytes, start
 from resolvers.config import parse_config
+from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.paging import PageWindow
 from resolvers.providers.registry import build_adapters
 from simulators import SimulatorSuite
@@ -60,8 +62,10 @@ class Options:
     workers: tuple[int, ...] = (1, 2)
     profile_seconds: float = 8.0
     output: Path = BENCH_DIR / "results.json"
-    profile_prefix: Path = BENCH_DIR / "profile"
+    profile_prefix: Path | None = None  # default: "profile" beside the output
     label: str = ""
+    baseline: Path | None = None
+    max_walk_pages: int = 10_000  # per walk; the quick run stops early
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Options:
@@ -72,6 +76,7 @@ class Options:
             "requests": 200,
             "loadgen": "aiohttp",
             "profile_seconds": 1.0,
+            "max_walk_pages": 2,
         }
         values.update(overrides)
         return cls(**values)
@@ -84,13 +89,15 @@ class Layout:
     gateway: str | None
     others: str | None
     two_workers: str | None
+    cores: int
 
     @classmethod
     def for_machine(cls) -> Layout:
         available = sorted(os.sched_getaffinity(0))
         if len(available) < 2:
-            return cls(None, None, None)
-        return cls(str(available[1]), str(available[0]), f"{available[0]},{available[1]}")
+            return cls(None, None, None, len(available))
+        first, second = str(available[0]), str(available[1])
+        return cls(second, first, f"{first},{second}", len(available))
 
     def to_json(self, generator: str) -> dict[str, Any]:
         if self.gateway is None:
@@ -103,13 +110,14 @@ class Layout:
                 f"sharing them with the simulators and load generator."
             )
         return {
-            "cores": cores(),
+            "cores": self.cores,
             "cpu_model": _cpu_model(),
             "python": platform.python_version(),
             "gateway_cores": self.gateway,
             "other_cores": self.others,
             "two_worker_cores": self.two_workers,
             "load_generator": generator,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "description": text,
         }
 
@@ -392,6 +400,41 @@ def _page_optimum(adapters: Mapping[str, Any], source: str, provider: str, start
     return len(adapter.plan(window, cap))
 
 
+def federated_optimum(
+    pages: Sequence[Sequence[tuple[str, str | None]]],
+    adapters: Mapping[str, Any],
+    suite: SimulatorSuite,
+) -> int:
+    """Fewest upstream requests a stateless gateway needs for a federated walk: on every
+    page, each (source, project) sequence not yet exhausted is asked once for the part of it
+    the page could use: 20 items from where it stands if the upstream sorts by creation time,
+    else the whole sequence (its order is only known once all of it is read)."""
+    sequences: dict[tuple[str, str | None], tuple[Any, int]] = {}
+    for name, adapter in adapters.items():
+        provider = adapter.provider.value
+        projects: list[str | None] = list(suite.projects(provider)) or [None]
+        for project in projects:
+            sequences[(name, project)] = (adapter, len(suite.jobs(provider, project)))
+    shown: dict[tuple[str, str | None], int] = dict.fromkeys(sequences, 0)
+    total = 0
+    for index, page in enumerate(pages):
+        for key, (adapter, size) in sequences.items():
+            position = shown[key]
+            if index > 0 and position >= size:
+                continue
+            lookahead = 0 if adapter.reports_total else 1
+            ordered = adapter.pushdown(key[1], CreatedOrder.DESC, JobFilterSpec()).ordered
+            if ordered:
+                window = PageWindow(position, position + WALK_PAGE + lookahead)
+            else:
+                window = PageWindow(0, max(1, size + lookahead))
+            cap = ORANGE_SERVER_CAP if adapter.provider.value == "orange" else None
+            total += len(adapter.plan(window, cap))
+        for key in page:
+            shown[key] = shown.get(key, 0) + 1
+    return total
+
+
 def _count(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entry in entries:
@@ -400,7 +443,7 @@ def _count(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 async def measure_economy(
-    session: aiohttp.ClientSession, upstreams: Upstreams, gateway: str
+    session: aiohttp.ClientSession, upstreams: Upstreams, gateway: str, max_pages: int
 ) -> dict[str, Any]:
     """Upstream requests per GraphQL query for a fixed workload, against the optimum."""
     suite = upstreams.suite
@@ -430,15 +473,16 @@ async def measure_economy(
         queries = optimum = 0
         after: str | None = None
         position = 0
-        while True:
+        while queries < max_pages:
             body = await post(session, gateway, spec.query(WALK_PAGE, after))
             queries += 1
             optimum += _page_optimum(adapters, source_of[spec.provider], spec.provider, position)
             page = next(iter(body["data"].values()))
             position += len(page["nodes"])
             if not page["pageInfo"]["hasNextPage"]:
-                return queries, optimum
+                break
             after = page["pageInfo"]["endCursor"]
+        return queries, optimum
 
     for provider in PROVIDERS:
         specs = [s for s in page_specs(suite, every_project=True) if s.provider == provider]
@@ -453,21 +497,22 @@ async def measure_economy(
     if "jobs" in fields:
 
         async def federated_walk() -> tuple[int, int | None]:
-            queries = 0
+            pages: list[list[tuple[str, str | None]]] = []
             after: str | None = None
-            while True:
+            while len(pages) < max_pages:
                 cursor = "" if after is None else f', after: "{after}"'
                 body = await post(
                     session,
                     gateway,
                     f"{{ jobs(first: {WALK_PAGE}{cursor}) "
-                    "{ pageInfo { hasNextPage endCursor } nodes { id } } }",
+                    "{ pageInfo { hasNextPage endCursor } nodes { source projectId } } }",
                 )
-                queries += 1
                 page = body["data"]["jobs"]
-                if not page["pageInfo"]["hasNextPage"] or queries > 10_000:
-                    return queries, None
+                pages.append([(n["source"], n["projectId"]) for n in page["nodes"]])
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
                 after = page["pageInfo"]["endCursor"]
+            return len(pages), federated_optimum(pages, adapters, suite)
 
         await workload(f"federated walk jobs(first: {WALK_PAGE})", federated_walk)
 
@@ -595,11 +640,16 @@ async def measure_profile(
     spec: PageSpec,
     options: Options,
     layout: Layout,
+    spy: str | None = "auto",
 ) -> dict[str, Any]:
     """Where the gateway's CPU goes on the hot path, sampled while driven at concurrency 16:
-    py-spy (on-CPU samples of the unmodified gateway) when installed, else pyinstrument."""
-    prefix = options.profile_prefix
-    spy = py_spy()
+    py-spy (on-CPU samples of the unmodified gateway) when it is installed and may attach,
+    else pyinstrument inside the gateway process."""
+    prefix = options.profile_prefix or options.output.with_name("profile")
+    if spy == "auto":
+        spy = py_spy()
+    for suffix in (".txt", ".json", ".html"):
+        prefix.with_suffix(suffix).unlink(missing_ok=True)
     if spy is None:
         command = [PYTHON, "-m", "bench.profiled", "--config", str(config), "--out", str(prefix)]
         service = start("profiled gateway", pinned(command, layout.gateway), bench_env())
@@ -627,6 +677,9 @@ async def measure_profile(
             await asyncio.wait_for(recorder.wait(), 60)
     finally:
         service.stop(timeout=60)
+    if spy is not None and not _has_samples(prefix.with_suffix(".txt")):
+        progress("py-spy recorded nothing (no permission to attach?): profiling with pyinstrument")
+        return await measure_profile(session, config, spec, options, layout, spy=None)
     if spy is not None:
         top = collapsed_top_items(prefix.with_suffix(".txt"))
         prefix.with_suffix(".json").write_text(json.dumps(top, indent=2))
@@ -637,10 +690,18 @@ async def measure_profile(
     return {
         "tool": "pyinstrument" if spy is None else "py-spy",
         "requests": load.requests,
-        "files": [str(prefix.with_suffix(s).relative_to(ROOT)) for s in files],
+        "files": [_relative(prefix.with_suffix(s)) for s in files],
         "top_self": top["self"][:12],
         "top_own": top["own_cumulative"][:12],
     }
+
+
+def _has_samples(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
+
+
+def _relative(path: Path) -> str:
+    return os.path.relpath(path, ROOT)
 
 
 def collapsed_top_items(path: Path, count: int = 15) -> dict[str, Any]:
@@ -658,7 +719,8 @@ def collapsed_top_items(path: Path, count: int = 15) -> dict[str, Any]:
         frames = [_function_of(frame) for frame in stack.split(";")]
         self_samples[frames[-1]] = self_samples.get(frames[-1], 0) + samples
         for frame in set(frames):
-            if frame.split(" (", 1)[-1].startswith(("graph/", "resolvers/")):
+            where = frame.split(" (", 1)[-1]
+            if where.startswith(("graph/", "resolvers/")) and not where.startswith("graph/cli"):
                 inclusive[frame] = inclusive.get(frame, 0) + samples
 
     def ranked(table: dict[str, int]) -> list[dict[str, Any]]:
@@ -679,8 +741,13 @@ def _function_of(frame: str) -> str:
 # --- the run ----------------------------------------------------------------------------
 
 
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 async def run(options: Options) -> dict[str, Any]:
     layout = Layout.for_machine()
+    options.output.parent.mkdir(parents=True, exist_ok=True)
     if layout.others is not None:
         os.sched_setaffinity(0, {int(layout.others)})  # this script and what it starts
     generator = "wrk" if use_wrk(options) else "aiohttp"
@@ -704,11 +771,17 @@ async def run(options: Options) -> dict[str, Any]:
                 await wait_ready(session, gateway, 1)
                 spec = throughput_spec(suite)
                 target = graphql_target(gateway.url, spec.query(20))
+                progress("overhead")
                 results["overhead"] = await measure_overhead(
                     session, upstreams, gateway.url, options
                 )
+                progress("fan-out")
                 results["fanout"] = await measure_fanout(session, upstreams, gateway.url, options)
-                results["economy"] = await measure_economy(session, upstreams, gateway.url)
+                progress("request economy")
+                results["economy"] = await measure_economy(
+                    session, upstreams, gateway.url, options.max_walk_pages
+                )
+                progress("throughput: simulator alone")
                 throughput: dict[str, Any] = {
                     "query": spec.query(20),
                     "concurrency": CONCURRENCY,
@@ -716,7 +789,9 @@ async def run(options: Options) -> dict[str, Any]:
                         session, upstreams, gateway.url, options, layout
                     ),
                 }
+                progress("memory")
                 results["memory"] = await measure_memory(session, gateway, target, options)
+                progress("throughput: 1 worker")
                 throughput["workers_1"] = await measure_throughput(
                     session, gateway, target, options, layout
                 )
@@ -727,17 +802,23 @@ async def run(options: Options) -> dict[str, Any]:
                     services.append(gateway)
                     await wait_ready(session, gateway, workers)
                     target_n = graphql_target(gateway.url, spec.query(20))
+                    progress(f"throughput: {workers} workers")
                     throughput[f"workers_{workers}"] = await measure_throughput(
                         session, gateway, target_n, options, layout
                     )
                     gateway.stop()
                     services.remove(gateway)
                 results["throughput"] = throughput
+                progress("profile")
                 results["profile"] = await measure_profile(session, config, spec, options, layout)
     finally:
         for service in reversed(services):
             service.stop()
+    results["layout"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = check_targets(results)
+    if options.baseline is not None:
+        before = json.loads(options.baseline.read_text())
+        results["comparison"] = compare(before, results)
     options.output.write_text(json.dumps(results, indent=2) + "\n")
     return results
 
@@ -765,8 +846,7 @@ def check_targets(results: Mapping[str, Any]) -> dict[str, Any]:
             "met": None if fan_ratio is None else fan_ratio <= 1.2,
         },
         "economy_at_optimum": {
-            "value": sum(1 for w in economy if w["at_optimum"]),
-            "of": len(economy),
+            "value": f"{sum(1 for w in economy if w['at_optimum'])}/{len(economy)} workloads",
             "met": all(w["at_optimum"] for w in economy),
         },
         "rss_growth_lt_10pct": {
@@ -778,3 +858,44 @@ def check_targets(results: Mapping[str, Any]) -> dict[str, Any]:
             "met": ei20["overhead_p50_ms"] < 3,
         },
     }
+
+
+KEY_FIGURES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "1 worker req/s": lambda r: r["throughput"]["workers_1"]["rps"],
+    "1 worker p50 ms": lambda r: r["throughput"]["workers_1"]["p50_ms"],
+    "1 worker p99 ms": lambda r: r["throughput"]["workers_1"]["p99_ms"],
+    "gateway CPU ms/request (1 worker)": lambda r: r["throughput"]["workers_1"][
+        "gateway_cpu_ms_per_request"
+    ],
+    "2 workers req/s": lambda r: r["throughput"].get("workers_2", {}).get("rps"),
+    "gateway CPU ms/request (2 workers)": lambda r: (
+        r["throughput"].get("workers_2", {}).get("gateway_cpu_ms_per_request")
+    ),
+    "overhead p50 ms, 20-job EI page": lambda r: _overhead(r, 20),
+    "overhead p50 ms, 100-job EI page": lambda r: _overhead(r, 100),
+    "fan-out ratio, five fields": lambda r: r["fanout"]["ratio_five_fields"],
+    "fan-out ratio, federated jobs": lambda r: r["fanout"]["ratio_federated"],
+    "RSS growth %": lambda r: r["memory"]["growth_pct"],
+    "load average at start": lambda r: r["layout"]["load_average_at_start"][0],
+}
+
+
+def _overhead(results: Mapping[str, Any], page: int) -> float:
+    rows = results["overhead"]["rows"]
+    return float(
+        next(r for r in rows if r["provider"] == "edge_impulse" and r["page"] == page)[
+            "overhead_p50_ms"
+        ]
+    )
+
+
+def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The key figures of a baseline run next to this run's."""
+    rows = []
+    for name, figure in KEY_FIGURES.items():
+        try:
+            old = figure(before)
+        except (KeyError, StopIteration):
+            old = None
+        rows.append({"figure": name, "before": old, "after": figure(after)})
+    return {"baseline_label": before.get("label", ""), "rows": rows}

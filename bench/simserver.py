@@ -20,11 +20,11 @@ def main() -> None:
     try:
         import uvloop
 
-        runner = uvloop.run
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
-        runner = asyncio.run
+        pass
     with contextlib.suppress(KeyboardInterrupt):
-        runner(serve_simulators(args.host, args.port, args.seed))
+        asyncio.run(serve_simulators(args.host, args.port, args.seed))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""The bench command runs end to end on a tiny workload and reports every section.
+
+Timing figures are never asserted: they depend on the machine, not on the code's correctness.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(600)
+def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--loadgen",
+            "aiohttp",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(output.read_text())
+    for section in SECTIONS:
+        assert section in results, section
+    assert results["throughput"]["workers_1"]["requests"] > 0
+    assert results["throughput"]["workers_2"]["requests"] > 0
+    assert {row["page"] for row in results["overhead"]["rows"]} == {20, 100}
+    assert results["economy"]["workloads"]
+    assert results["memory"]["requests"] > 0
+    assert results["profile"]["top_self"]
+    assert "Targets" in completed.stdout
