@@ -113,3 +113,21 @@ async def test_fifty_references_cost_the_same_batched_requests_as_node_lookups(
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [r.global_id for r in refs]}
     )
     assert by_entities == subgraph.upstream_calls() == FIFTY_JOBS_UPSTREAM_REQUESTS
+
+
+async def test_references_to_sources_the_caller_may_not_read_are_forbidden(
+    subgraph: Subgraph,
+) -> None:
+    refs = first_of_each_provider(subgraph.suite)
+    representations = [{"__typename": "Job", "id": r.global_id} for r in refs]
+    body = await subgraph.post(ENTITIES, {"representations": representations}, token="orange-only")
+    entities = body["data"]["_entities"]
+    forbidden = {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
+    for index, ref in enumerate(refs):
+        if ref.provider == "orange":
+            assert entities[index]["nativeId"] == ref.native_id
+        else:
+            assert entities[index] is None
+            assert forbidden[("_entities", index)] == "FORBIDDEN"
+    assert len(forbidden) == len(refs) - 1
+    assert subgraph.upstream_calls()["metafold"] == 0

@@ -153,3 +153,14 @@ async def test_fifty_job_references_through_the_gateway_cost_batched_upstream_re
     assert [j["nativeId"] for j in jobs] == [r.native_id for r in supergraph.fleet]
     assert len(jobs) == 50
     assert supergraph.jobgraph.upstream_calls() == FIFTY_JOBS_UPSTREAM_REQUESTS
+
+
+async def test_the_callers_token_reaches_jobgraph_through_the_gateway(
+    supergraph: Supergraph,
+) -> None:
+    body = await supergraph.post(
+        '{ project(id: "launch") { jobs { nativeId } } }', token="orange-only"
+    )
+    codes = {error["extensions"]["code"] for error in body["errors"]}
+    assert codes == {"FORBIDDEN"}
+    assert supergraph.jobgraph.upstream_calls()["metafold"] == 0
