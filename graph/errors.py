@@ -20,8 +20,9 @@ def coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, JobgraphError):
         message, extensions = original.message, original.extensions
-    elif original is None:
-        # Parse and validation errors, and argument coercion: the caller's query is at fault.
+    elif original is None or isinstance(original, GraphQLError):
+        # Parse and validation errors, and argument or variable coercion (which wraps the
+        # GraphQLError of the value at fault): the caller's query is at fault.
         message = error.message
         extensions = {"code": (error.extensions or {}).get("code", ErrorCode.BAD_USER_INPUT.value)}
     else:

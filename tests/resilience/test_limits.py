@@ -70,6 +70,24 @@ async def test_concurrent_requests_to_a_source_never_exceed_its_limit(
     assert in_flight.peak["orange"] == 2
 
 
+@pytest.mark.parametrize("per_source_settings", [{"mf": {"timeout_s": 0.5, "max_retries": 0}}])
+async def test_hanging_source_times_out_while_the_rest_of_the_query_returns(
+    gateway: Gateway,
+) -> None:
+    gateway.suite.sim("metafold").faults.add("hang", count=50)
+    body = await gateway.post(
+        "{ jobs(first: 20) { nodes { source } failures { source provider code } } }"
+    )
+    jobs = body["data"]["jobs"]
+    assert {node["source"] for node in jobs["nodes"]} == {"ei", "orange", "wf", "ma"}
+    assert jobs["failures"] == [
+        {"source": "mf", "provider": "METAFOLD", "code": "UPSTREAM_TIMEOUT"}
+    ]
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    assert error["extensions"]["source"] == "mf"
+
+
 class EndlessUpstream:
     """A Metafold look-alike whose list body is chunked, with no Content-Length, and huge."""
 
