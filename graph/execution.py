@@ -19,6 +19,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (resolver, leaf type, non-null) of a plain leaf field; None for every other field.
@@ -76,3 +77,18 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+class CachedNameConverter(NameConverter):
+    """Strawberry camel-cases each argument's name again on every call of a field with
+    arguments (a regex per name, per request); the names are few and never change."""
+
+    def __init__(self, auto_camel_case: bool = True) -> None:
+        super().__init__(auto_camel_case)
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted

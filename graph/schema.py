@@ -17,7 +17,7 @@ from graph.connections import provider_connection
 from graph.context import RequestContext
 from graph.documents import CachedDocuments, DocumentCache
 from graph.errors import with_reported
-from graph.execution import JobgraphExecutionContext
+from graph.execution import CachedNameConverter, JobgraphExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
 from graph.ids import decode_global_id
@@ -85,8 +85,15 @@ class Query:
 
     @strawberry.field(description="The configured sources the caller may read.")
     def sources(self, info: Ctx) -> list[SourceInfo]:
+        # Healthy unless its circuit breaker is open (failing fast after repeated faults).
+        breakers = info.context.services.client.breaker_states()
         return [
-            SourceInfo(name=s.name, provider=s.provider, projects=list(s.projects), healthy=True)
+            SourceInfo(
+                name=s.name,
+                provider=s.provider,
+                projects=list(s.projects),
+                healthy=breakers.get(s.name) != "open",
+            )
             for s in info.context.readable_sources()
         ]
 
@@ -301,7 +308,7 @@ def build_schema(
     return schema_class(
         query=Query,
         types=PROVIDER_TYPES,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
         # The document cache last: every other extension sees each operation first.
         extensions=[*extensions, partial(CachedDocuments, DocumentCache())],
         execution_context_class=JobgraphExecutionContext,
