@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 # Operation names are chosen by callers: keep the label set small and printable.
@@ -13,6 +13,7 @@ MAX_OPERATION_NAMES = 200
 OTHER_OPERATION = "other"
 ANONYMOUS_OPERATION = "anonymous"
 
+BREAKER_STATES = ("closed", "open", "half_open")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -57,6 +58,12 @@ class GatewayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.breaker_states = Gauge(
+            "jobgraph_upstream_breaker_state",
+            "Each source's circuit breaker: 1 for its current state (closed, open, half_open).",
+            ("source", "state"),
+            registry=self.registry,
+        )
         self.cache_hits = Counter(
             "jobgraph_upstream_cache_hits",
             "Upstream responses answered from the cache, by source.",
@@ -91,6 +98,10 @@ class GatewayMetrics:
 
     def cache_hit(self, source: str) -> None:
         self.cache_hits.labels(source).inc()
+
+    def breaker_state(self, source: str, state: str) -> None:
+        for each in BREAKER_STATES:
+            self.breaker_states.labels(source, each).set(1 if each == state else 0)
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

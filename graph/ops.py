@@ -81,10 +81,13 @@ class Readiness:
     async def handle(self, request: web.Request) -> web.Response:
         probes = await self.probe_all()
         ready = all(probe.reachable is not False for probe in probes)
+        breakers = self.services.client.breaker_states()
         body = {
             "status": "ready" if ready else "unready",
             "config": "loaded",
-            "sources": [probe.to_json() for probe in probes],
+            "sources": [
+                {**probe.to_json(), "breaker": breakers.get(probe.source.name)} for probe in probes
+            ],
         }
         return web.json_response(body, status=200 if ready else 503)
 

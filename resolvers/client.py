@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from resolvers.config import SourceConfig
 from resolvers.errors import BadUserInput, ErrorCode, UpstreamError, code_for_upstream_status
 from resolvers.resilience import (
     RETRYABLE_STATUSES,
+    BreakerState,
     CacheKey,
     CircuitBreaker,
     Clock,
@@ -57,6 +59,9 @@ class UpstreamObserver(Protocol):
 
     def cache_hit(self, source: str) -> None:
         """One upstream response answered from a cache instead of the network."""
+
+    def breaker_state(self, source: str, state: str) -> None:
+        """A source's circuit breaker is now "closed", "open" or "half_open"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,10 @@ class _AttemptFailed(Exception):
         self.error = error
         self.retryable = retryable
         self.fault = fault
+
+
+def _report_breaker(observer: UpstreamObserver, source: str, state: BreakerState) -> None:
+    observer.breaker_state(source, state.value)
 
 
 def _safe_message(message: str, secrets: Sequence[str]) -> str:
@@ -139,6 +148,10 @@ class UpstreamClient:
                 credentials=credential_identity(credentials),
                 cache=cache,
             )
+            if observer is not None:
+                breaker = self.sources[source.name].breaker
+                breaker.on_change = partial(_report_breaker, observer, source.name)
+                observer.breaker_state(source.name, breaker.state.value)
 
     @property
     def secrets(self) -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -142,3 +144,51 @@ async def test_chunked_body_without_length_is_cut_off_at_the_limit(
     assert "limit" in error["message"]
     await asyncio.sleep(0.1)
     assert upstream.sent < EndlessUpstream.total
+
+
+@pytest.fixture
+def unaccepting_port() -> Iterator[int]:
+    """A port whose listen backlog is full, so a new connection is never completed."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port: int = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for each in [*fillers, server]:
+        each.close()
+
+
+async def test_connect_timeout_is_upstream_timeout_and_retried_within_the_deadline(
+    unaccepting_port: int, aiohttp_client: Callable[..., Any]
+) -> None:
+    source = {
+        "name": "blackhole",
+        "provider": "metafold",
+        "base_url": f"http://127.0.0.1:{unaccepting_port}",
+        "projects": ["1"],
+        "token_env": "BLACKHOLE_TOKEN",
+        "connect_timeout_s": 0.2,
+        "timeout_s": 5,
+        "max_retries": 2,
+    }
+    config = parse_config({"sources": [source]}, environ={})
+    client: TestClient = await aiohttp_client(build_app(config, {"BLACKHOLE_TOKEN": "bh-token"}))
+    response = await client.post(
+        "/graphql",
+        json={"query": '{ metafoldJobs(projectId: "1", first: 1) { nodes { nativeId } } }'},
+    )
+    error = (await response.json())["errors"][0]
+    assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    assert "connect" in error["message"]
+    metrics = await (await client.get("/metrics")).text()
+    assert (
+        'jobgraph_upstream_requests_total{source="blackhole",status="upstream_timeout"} 3.0'
+        in metrics
+    )
