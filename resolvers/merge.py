@@ -645,8 +645,8 @@ class JobMerge:
         """(chunk size, most chunks per page) for scanning a stream for `want` matches."""
         if reader.in_memory:
             return max(want, 1000), None
-        if self.local_filter_free:
-            # Every job matches: one window of `want` jobs is all a page needs.
+        if self.local_filter_free or reader.stream.pushdown.exact:
+            # Every job the upstream returns matches: one window of `want` jobs is all a page needs.
             return want, None
         return max(want, MIN_CHUNK), SCAN_CHUNKS
 
@@ -747,13 +747,16 @@ class JobMerge:
 
     def total(self) -> Awaitable[int | None]:
         """How many jobs match: known where no filter must be applied locally to an upstream
-        that sorts (a filtered count there needs a full scan), and every source answers."""
+        that sorts (a filtered count there needs a full scan) unless that upstream applies the
+        filter exactly itself, and every source answers."""
         if self._total is None:
             self._total = asyncio.ensure_future(self._count())
         return asyncio.shield(self._total)
 
     async def _count(self) -> int | None:
-        if not self.local_filter_free and any(s.ordered for s in self.streams):
+        if not self.local_filter_free and any(
+            s.ordered and not s.pushdown.exact for s in self.streams
+        ):
             return None
         failures: list[StreamFailure] = []
         counts = await self._gather([(s, self._stream_count(s)) for s in self.streams], failures)

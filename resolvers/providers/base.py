@@ -125,12 +125,14 @@ class Pushdown:
 
     `query` must select a superset of the jobs matching the filter (the merge always applies
     `JobFilterSpec.matches` locally too); `ordered` says the upstream returns them sorted by
-    creation time in the requested order; `empty` says no job can match (skip the request).
+    creation time in the requested order; `empty` says no job can match (skip the request);
+    `exact` says the query selects exactly the matching jobs (so upstream totals count them).
     """
 
     query: ListQuery
     ordered: bool
     empty: bool = False
+    exact: bool = False
 
 
 class ProviderAdapter(ABC):

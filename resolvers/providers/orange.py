@@ -114,18 +114,19 @@ class OrangeAdapter(ProviderAdapter):
 
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)
-        states: list[str] | None = None
+        states: list[str] = []
+        exact = not spec.search and spec.created_after is None and spec.created_before is None
         # A job in a state Orange does not document maps to UNKNOWN: a `state` filter would
         # drop it, so the filter is pushed only when UNKNOWN is not asked for.
         if spec.statuses is not None and JobStatus.UNKNOWN not in spec.statuses:
             states = [s for s, status in ORANGE_STATUS.items() if status in spec.statuses]
             if not states:
-                return Pushdown(ListQuery(project), ordered=True, empty=True)
-            if len(states) == len(ORANGE_STATUS):
-                states = None
-        params = [("state", state) for state in states or ()]
+                return Pushdown(ListQuery(project), ordered=True, empty=True, exact=True)
+        elif spec.statuses is not None:
+            exact = exact and spec.statuses >= {*ORANGE_STATUS.values(), JobStatus.UNKNOWN}
+        params = [("state", state) for state in states]
         params.append(("sort", "-createdDate" if order is CreatedOrder.DESC else "createdDate"))
-        return Pushdown(ListQuery(project, tuple(params)), ordered=True)
+        return Pushdown(ListQuery(project, tuple(params)), ordered=True, exact=exact)
 
     def to_job(self, project: str, payload: OrangeJobPayload) -> Job:
         status = orange_status(payload.state)
