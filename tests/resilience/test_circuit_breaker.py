@@ -16,7 +16,7 @@ pytestmark = pytest.mark.parametrize(
     "source_settings",
     [
         {
-            "timeout_s": 1.0,
+            "timeout_s": 2.0,
             "max_retries": 0,
             "breaker_failures": 3,
             "breaker_cooldown_s": COOLDOWN_S,

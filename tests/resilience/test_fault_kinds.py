@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS
-from tests.resilience.conftest import metafold_errors, metafold_lists
+from tests.resilience.conftest import SHORT_DEADLINE, metafold_errors, metafold_lists
 
 
 def only_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -35,6 +35,7 @@ async def test_jittered_standing_latency_within_the_timeout_still_answers(
     assert await metafold_errors(gateway) == []
 
 
+@pytest.mark.parametrize("source_settings", [SHORT_DEADLINE])
 async def test_latency_beyond_the_timeout_is_upstream_timeout(gateway: Gateway) -> None:
     faults(gateway).add("latency", latency_ms=3000)
     error = only_error(await metafold_errors(gateway))
@@ -99,6 +100,7 @@ async def test_truncated_body_is_upstream_invalid_response(gateway: Gateway) -> 
     assert metafold_lists(gateway) == 1
 
 
+@pytest.mark.parametrize("source_settings", [SHORT_DEADLINE])
 async def test_hang_is_upstream_timeout_after_one_request(gateway: Gateway) -> None:
     faults(gateway).add("hang")
     error = only_error(await metafold_errors(gateway))
@@ -120,6 +122,7 @@ async def test_oversized_body_is_cut_off_as_upstream_invalid_response(gateway: G
     assert "limit" in error["message"]
 
 
+@pytest.mark.parametrize("source_settings", [SHORT_DEADLINE])
 @pytest.mark.parametrize("provider", ["edge_impulse", "orange", "workflow", "modelarts"])
 async def test_hang_times_out_on_every_provider(gateway: Gateway, provider: str) -> None:
     spec = FIELDS[provider]

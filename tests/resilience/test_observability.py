@@ -10,7 +10,7 @@ from tests.conftest import Gateway
 from tests.resilience.conftest import metafold_errors
 
 TRIPPABLE = {
-    "timeout_s": 1.0,
+    "timeout_s": 3.0,
     "max_retries": 0,
     "breaker_failures": 2,
     "breaker_cooldown_s": 60,
