@@ -86,9 +86,10 @@ class RequestContext:
         if source is None:
             candidates = self.services.sources_of(provider)
             if len(candidates) != 1:
+                # No count in the message: a token limited to some sources learns nothing more.
                 raise BadUserInput(
-                    f"{len(candidates)} sources of provider {provider.name} are configured: "
-                    "name one with `source`"
+                    f"name the {provider.name} source to read with `source` (no single one "
+                    "is configured)"
                 )
             source = candidates[0].name
         config = self.check_source(source)
