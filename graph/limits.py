@@ -2,7 +2,8 @@
 
 Cost counts one per selected field; below a field that takes `first`/`last` the cost of its
 selection is multiplied by that page size (the server's `max_page_size` when neither is given,
-since that is what the connection returns), and below `nodes(ids:)` by the number of ids.
+since that is what the connection returns), and below `nodes(ids:)` and federation's
+`_entities(representations:)` by the number of items asked for.
 Multipliers compound down nested connections. Introspection fields (`__schema`, `__type`,
 `__typename`) are not counted: their size is bounded by the schema, and `introspection =
 false` turns them off.
@@ -43,7 +44,8 @@ from resolvers.config import ServerConfig
 from resolvers.errors import ErrorCode
 
 PAGE_ARGUMENTS = ("first", "last")
-ID_LIST_ARGUMENT = "ids"
+# List arguments whose length is how many objects the field resolves.
+ID_LIST_ARGUMENTS = ("ids", "representations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +181,10 @@ class _CostWalker:
             sizes = [self.page_size(arguments.get(name)) for name in PAGE_ARGUMENTS]
             given = [size for size in sizes if size is not None]
             return max(given) if given else self.max_page_size
-        if ID_LIST_ARGUMENT in definition.args:
-            ids = self.value(arguments.get(ID_LIST_ARGUMENT))
-            return len(ids) if isinstance(ids, list) else 1
+        for name in ID_LIST_ARGUMENTS:
+            if name in definition.args:
+                items = self.value(arguments.get(name))
+                return len(items) if isinstance(items, list) else 1
         return 1
 
     def page_size(self, node: ValueNode | None) -> int | None:

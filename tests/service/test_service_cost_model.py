@@ -76,3 +76,18 @@ def test_depth_counts_fields_not_fragments_and_skips_introspection() -> None:
 def test_tokens_are_counted_without_comments_and_stop_past_the_limit() -> None:
     assert count_tokens("# a comment\n{ team { name } }", 100) == 6
     assert count_tokens("{ " + "a " * 10_000 + "}", 50) == 51
+
+
+def test_entity_lookups_cost_one_selection_per_representation() -> None:
+    schema = build_schema(
+        """
+        scalar _Any
+        union _Entity = Job
+        type Job { id: ID! name: String }
+        type Query { _entities(representations: [_Any!]!): [_Entity]! }
+        """
+    )
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { id name } } }"
+    refs = [{"__typename": "Job", "id": str(i)} for i in range(40)]
+    measured = measure_operations(schema, parse(query), None, {"r": refs}, MAX_PAGE).cost
+    assert measured == 1 + 40 * 2
