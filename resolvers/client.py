@@ -230,7 +230,7 @@ class UpstreamClient:
             breaker.record_abandoned()
             raise
         breaker.record_success()
-        if runtime.cache is not None:
+        if runtime.cache is not None and 200 <= response.status < 300:
             runtime.cache.put(key, response)
         return response
 
