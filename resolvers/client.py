@@ -104,7 +104,8 @@ def _report_breaker(observer: UpstreamObserver, source: str, state: BreakerState
     observer.breaker_state(source, state.value)
 
 
-def _safe_message(message: str, secrets: Sequence[str]) -> str:
+def safe_message(message: str, secrets: Sequence[str]) -> str:
+    """A message fit for callers: one line, bounded, with every secret redacted."""
     message = " ".join(message.split())[:_MAX_MESSAGE]
     for secret in secrets:
         if secret:
@@ -375,7 +376,7 @@ class UpstreamClient:
     ) -> UpstreamError:
         config = runtime.config
         return UpstreamError(
-            f"{config.name}: {_safe_message(message, runtime.secrets)}",
+            f"{config.name}: {safe_message(message, runtime.secrets)}",
             code=code,
             source=config.name,
             provider=config.provider.name,

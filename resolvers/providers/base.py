@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from resolvers.client import UpstreamResponse, UpstreamSession, _safe_message
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment, safe_message
 from resolvers.config import SourceConfig
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, Provider
 from resolvers.errors import BadUserInput, ErrorCode, UpstreamError
@@ -170,9 +170,12 @@ class ProviderAdapter(ABC):
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         """(message, provider error code) from the provider's error body."""
 
-    @abstractmethod
     def check_project(self, project: str | None) -> str | None:
-        """Validate a project id for this provider (BadUserInput when malformed)."""
+        """Validate a project id for this provider (BadUserInput when malformed); by default a
+        required id that is safe as one path segment."""
+        if project is None:
+            raise BadUserInput(f"{self.provider.value} needs a project id")
+        return check_path_segment(project, "project id")
 
     @abstractmethod
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
@@ -284,7 +287,7 @@ class ProviderAdapter(ABC):
         runtime = http.client.sources.get(self.source.name)
         secrets = runtime.secrets if runtime is not None else []
         return UpstreamError(
-            f"{self.source.name}: {_safe_message(message, secrets)}",
+            f"{self.source.name}: {safe_message(message, secrets)}",
             code=code,
             source=self.source.name,
             provider=self.provider.name,

@@ -9,7 +9,6 @@ from pydantic import TypeAdapter
 
 from resolvers.client import UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
-from resolvers.errors import BadUserInput
 from resolvers.paging import (
     PageRequest,
     PageWindow,
@@ -128,11 +127,6 @@ class MetafoldAdapter(ProviderAdapter):
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         return json_error_fields(body, ("name", "description"), "code")
-
-    def check_project(self, project: str | None) -> str | None:
-        if project is None:
-            raise BadUserInput("metafold needs a project id")
-        return check_path_segment(project, "project id")
 
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)

@@ -11,7 +11,6 @@ from pydantic import Field
 
 from resolvers.client import UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
-from resolvers.errors import BadUserInput
 from resolvers.paging import (
     MODELARTS_MAX_PER_PAGE,
     PageNumberRequest,
@@ -119,11 +118,6 @@ class ModelArtsAdapter(ProviderAdapter):
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         return json_error_fields(body, ("error_message",), "error_code")
-
-    def check_project(self, project: str | None) -> str | None:
-        if project is None:
-            raise BadUserInput("modelarts needs a project id")
-        return check_path_segment(project, "project id")
 
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)

@@ -10,7 +10,6 @@ from pydantic import Field, TypeAdapter
 
 from resolvers.client import UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
-from resolvers.errors import BadUserInput
 from resolvers.paging import (
     OffsetRequest,
     PageRequest,
@@ -106,11 +105,6 @@ class OrangeAdapter(ProviderAdapter):
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         return json_error_fields(body, ("message", "description"), "code")
-
-    def check_project(self, project: str | None) -> str | None:
-        if project is None:
-            raise BadUserInput("orange needs a project id")
-        return check_path_segment(project, "project id")
 
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)
