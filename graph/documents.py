@@ -19,6 +19,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 DEFAULT_MAX_DOCUMENTS = 512
+# A parsed document takes about 100 bytes per character of its text: this bounds the cache
+# near 25 MB whatever clients send, while holding hundreds of typical (sub-kilobyte) queries.
+DEFAULT_MAX_TEXT = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -30,10 +33,15 @@ class _Entry:
 
 class DocumentCache:
     """Parsed documents and their validation errors by query text; least recently used
-    texts leave first, so arbitrary clients cannot grow it without bound."""
+    texts leave first, so arbitrary clients cannot grow it without bound. A text longer than
+    a sixteenth of `max_text` is parsed every time, never cached."""
 
-    def __init__(self, max_documents: int = DEFAULT_MAX_DOCUMENTS) -> None:
+    def __init__(
+        self, max_documents: int = DEFAULT_MAX_DOCUMENTS, max_text: int = DEFAULT_MAX_TEXT
+    ) -> None:
         self.max_documents = max_documents
+        self.max_text = max_text
+        self._text = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def __len__(self) -> int:
@@ -42,14 +50,17 @@ class DocumentCache:
     def parse(self, query: str, options: Mapping[str, Any]) -> DocumentNode:
         """The document of `query`; raises GraphQLError for a syntax error (never cached)."""
         entry = self._entries.get(query)
-        if entry is None:
-            entry = _Entry(parse(query, **options))
-            self._entries[query] = entry
-            if len(self._entries) > self.max_documents:
-                self._entries.popitem(last=False)
-        else:
+        if entry is not None:
             self._entries.move_to_end(query)
-        return entry.document
+            return entry.document
+        document = parse(query, **options)
+        if len(query) <= self.max_text // 16:
+            self._entries[query] = _Entry(document)
+            self._text += len(query)
+            while len(self._entries) > self.max_documents or self._text > self.max_text:
+                evicted, _ = self._entries.popitem(last=False)
+                self._text -= len(evicted)
+        return document
 
     def validation_errors(
         self,

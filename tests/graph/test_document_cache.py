@@ -68,3 +68,14 @@ def test_a_syntax_error_is_not_cached() -> None:
     with pytest.raises(GraphQLError):
         cache.parse("{ a", {})
     assert len(cache) == 0
+
+
+def test_the_cache_holds_a_bounded_amount_of_query_text() -> None:
+    cache = DocumentCache(max_text=16 * 40)
+    texts = [f"{{ field{i:02} {'x ' * 10}}}" for i in range(30)]
+    for text in texts:
+        cache.parse(text, {})
+    assert len(cache) * len(texts[0]) <= 16 * 40
+    long_text = "{ " + "x " * 40 + "}"
+    first = cache.parse(long_text, {})
+    assert cache.parse(long_text, {}) is not first  # too long to keep
