@@ -69,12 +69,31 @@ def gateway_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def source_overrides() -> dict[str, dict[str, Any]]:
+    """Per-source config overrides (by source name) for the gateway fixture."""
+    return {}
+
+
+@pytest.fixture
+def extra_environ() -> dict[str, str]:
+    """Env vars the gateway sees besides the simulators' credentials (e.g. caller tokens)."""
+    return {}
+
+
+@pytest.fixture
 async def gateway(
     suite: SimulatorSuite,
     sim_root: str,
     gateway_settings: dict[str, Any],
+    source_overrides: dict[str, dict[str, Any]],
+    extra_environ: dict[str, str],
     aiohttp_client: Callable[..., Any],
 ) -> Gateway:
-    config = parse_config({"sources": suite.demo_sources(sim_root), **gateway_settings}, environ={})
-    client: TestClient = await aiohttp_client(build_app(config, suite.demo_environ()))
+    sources = [
+        {**source, **source_overrides.get(source["name"], {})}
+        for source in suite.demo_sources(sim_root)
+    ]
+    config = parse_config({"sources": sources, **gateway_settings}, environ={})
+    environ = {**suite.demo_environ(), **extra_environ}
+    client: TestClient = await aiohttp_client(build_app(config, environ))
     return Gateway(client, suite, config)

@@ -8,12 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-
-from graph.app import build_app
-from resolvers.config import parse_config
-from simulators import SimulatorSuite
 from tests.conftest import Gateway
 from tests.status_tables import GO_ZERO, METAFOLD, MODELARTS, ORANGE
 from tests.status_tables import WORKFLOW_BY_MEANING as WORKFLOW
@@ -214,34 +208,3 @@ async def walk(
     ordered = list(reversed(pages)) if backward else pages
     nodes = [edge["node"] for page in ordered for edge in page["edges"]]
     return Walk(nodes, pages)
-
-
-@pytest.fixture
-def source_overrides() -> dict[str, dict[str, Any]]:
-    """Per-source config overrides (by source name) for the gateway fixture."""
-    return {}
-
-
-@pytest.fixture
-def extra_environ() -> dict[str, str]:
-    """Env vars the gateway sees besides the simulators' credentials (e.g. caller tokens)."""
-    return {}
-
-
-@pytest.fixture
-async def gateway(
-    suite: SimulatorSuite,
-    sim_root: str,
-    gateway_settings: dict[str, Any],
-    source_overrides: dict[str, dict[str, Any]],
-    extra_environ: dict[str, str],
-    aiohttp_client: Callable[..., Any],
-) -> Gateway:
-    sources = [
-        {**source, **source_overrides.get(source["name"], {})}
-        for source in suite.demo_sources(sim_root)
-    ]
-    config = parse_config({"sources": sources, **gateway_settings}, environ={})
-    environ = {**suite.demo_environ(), **extra_environ}
-    client: TestClient = await aiohttp_client(build_app(config, environ))
-    return Gateway(client, suite, config)
