@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiohttp import web
 
+from resolvers.config import parse_config
 from simulators import DEFAULT_SEED, PROVIDERS, SimulatorSuite
 from simulators import credentials as cred
 
@@ -54,10 +55,9 @@ def test_demo_sources_follow_the_config_contract(suite):
 
 
 async def test_demo_sources_parse_as_config_and_their_credentials_work(aiohttp_client, suite):
-    config_module = pytest.importorskip("resolvers.config")
     client = await aiohttp_client(suite.app())
     root = str(client.make_url("")).rstrip("/")
-    config = config_module.parse_config({"sources": suite.demo_sources(root)}, environ={})
+    config = parse_config({"sources": suite.demo_sources(root)}, environ={})
     paths = {
         "edge_impulse": "/api/organizations/1/whitelabel/projects/{p}/jobs",
         "orange": "/projects/{p}/jobs",
