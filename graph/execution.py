@@ -48,7 +48,66 @@ def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> _PlainLeaf:
 
 
 class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Plain scalar and enum fields without a resolve-info object each."""
+    """Plain scalar and enum fields without a resolve-info object each; an object whose
+    selected fields are all such fields (a job in a page, `pageInfo`) in one tight loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core memoizes each object type's grouped field set for the operation, so
+        # the 20 jobs of a page share one; its plan is made once (the set is kept alive here).
+        self._plans: dict[int, tuple[Any, list[tuple[str, Any, GraphQLLeafType, bool]] | None]] = {}
+
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[tuple[str, Any, GraphQLLeafType, bool]] | None:
+        known = self._plans.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        plan: list[tuple[str, Any, GraphQLLeafType, bool]] | None = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            leaf = None if node.arguments else _plain_leaf(parent_type, node.name.value)
+            if leaf is None or plan is None:
+                plan = None
+                break
+            plan.append((response_name, *leaf))
+        if self.middleware_manager is not None:
+            plan = None
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan:
+            results: dict[str, Any] = {}
+            try:
+                for response_name, resolve, leaf_type, non_null in plan:
+                    value = resolve(source_value, None)
+                    if value is None:
+                        if non_null:
+                            break
+                        results[response_name] = None
+                        continue
+                    if isinstance(value, Exception):
+                        break
+                    coerced = leaf_type.coerce_output_value(value)
+                    if coerced is None or coerced is Undefined:
+                        break
+                    results[response_name] = coerced
+                else:
+                    return results
+            except Exception:  # the general path below reports it, located
+                pass
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
 
     def execute_field(
         self,
