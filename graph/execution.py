@@ -57,6 +57,12 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # the 20 jobs of a page share one; its plan is made once (the set is kept alive here).
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, GraphQLLeafType, bool]] | None]] = {}
 
+    def _without_middleware(self) -> bool:
+        # Strawberry always passes a manager; it wraps resolvers only when an extension
+        # implements `resolve`, and then every field takes the general path.
+        manager = self.middleware_manager
+        return manager is None or not manager.middlewares
+
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
     ) -> list[tuple[str, Any, GraphQLLeafType, bool]] | None:
@@ -71,7 +77,7 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None
                 break
             plan.append((response_name, *leaf))
-        if self.middleware_manager is not None:
+        if not self._without_middleware():
             plan = None
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
@@ -118,7 +124,7 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         node = field_details_list[0].node
-        if not node.arguments and self.middleware_manager is None:
+        if not node.arguments and self._without_middleware():
             leaf = _plain_leaf(parent_type, node.name.value)
             if leaf is not None:
                 resolve, leaf_type, non_null = leaf
