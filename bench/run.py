@@ -31,7 +31,7 @@ from bench.load import (
     sample_latencies,
     wrk_available,
 )
-from bench.procs import PYTHON, ROOT, Service, pinned, rss_bytes, start
+from bench.procs import PYTHON, ROOT, Service, cpu_seconds, pinned, rss_bytes, start
 from resolvers.config import parse_config
 from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.paging import PageWindow
@@ -579,11 +579,17 @@ async def measure_throughput(
     await run_aiohttp(target, CONCURRENCY, requests=max(200, options.requests // 20))
     pids = gateway.serving_pids()
     cpu_before = gateway.cpu_seconds()
+    by_process = [cpu_seconds(pid) for pid in pids]
     result = await drive(target, options, layout)
     cpu = gateway.cpu_seconds() - cpu_before
     return {
         **result.to_json(),
         "processes": len(pids),
+        # Workers share one listening socket: how evenly the 16 connections landed shows here.
+        "cpu_s_by_process": [
+            round(cpu_seconds(pid) - before, 2)
+            for pid, before in zip(pids, by_process, strict=True)
+        ],
         "gateway_cpu_s": round(cpu, 3),
         "gateway_cpu_ms_per_request": round(cpu * 1000 / max(1, result.requests), 3),
     }
