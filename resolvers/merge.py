@@ -39,8 +39,9 @@ _MICROSECOND = timedelta(microseconds=1)
 SCAN_CHUNKS = 5
 # ... of at least this many jobs each.
 MIN_CHUNK = 50
-# First window of a whole-sequence scan; later windows double.
-FIRST_SCAN_WINDOW = 100
+# First window of a whole-sequence scan (later windows double): large enough that typical
+# projects are read in one round of parallel requests, since rounds add latency, not requests.
+FIRST_SCAN_WINDOW = 500
 
 # (missing creation time, signed microseconds, stream index, position in stream)
 MergeKey = tuple[int, int, int, int]
