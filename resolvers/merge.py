@@ -361,6 +361,13 @@ class _Scan:
     matched: list[int] = field(default_factory=list)
     # Nothing further in the scan's direction can match (its end, a bound, or a date limit).
     complete: bool = False
+    # The scan reached the sequence's true end (forward): past its last key the stream is
+    # finished, and a cursor records that as END so later pages need not ask it again.
+    at_end: bool = False
+
+    def forward_position(self, taken: int) -> int:
+        """The stream position after `taken` of the scanned jobs (END once all are past)."""
+        return END if self.at_end and taken == len(self.keys) else self.low + taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,7 +473,9 @@ class JobMerge:
         if (
             after is not None
             and before is not None
-            and any(a > b for a, b in zip(after.positions, before.positions, strict=True))
+            and any(
+                a > b and a != END for a, b in zip(after.positions, before.positions, strict=True)
+            )
         ):
             raise BadUserInput("`before` must come after `after`")
         if args.first is None and args.last is not None:
@@ -549,7 +558,9 @@ class JobMerge:
         """The edge of an emitted job: every scanned stream cut just after its key."""
         positions = list(origin)
         for index, scan in cut.scans.items():
-            positions[index] = scan.low + bisect_right(scan.keys, key)
+            taken = bisect_right(scan.keys, key)
+            # The job's own stream stays exact: `EdgeMark.before` steps back from it.
+            positions[index] = scan.low + taken if index == key[2] else scan.forward_position(taken)
         return MergedEdge(job, EdgeMark(key[2], tuple(positions)))
 
     # --- directional merges ------------------------------------------------------------------
@@ -581,7 +592,7 @@ class JobMerge:
         boundary = list(low)
         for index, scan in scans.items():
             taken = len(scan.keys) if limit is None else bisect_right(scan.keys, limit)
-            boundary[index] = scan.low + taken
+            boundary[index] = scan.forward_position(taken)
         unemitted = len(candidates) > len(emitted)
         return _Cut(
             emitted=emitted,
@@ -655,7 +666,8 @@ class JobMerge:
         """Jobs from `start` on (before `stop`) until `want` match, the end, or the budget."""
         reader = self.readers[stream.index]
         if start >= END:
-            start = await reader.length()
+            # Finished on an earlier page: nothing after it, and no request to learn that.
+            return _Scan(low=END, complete=True, at_end=True)
         chunk, most = self._chunking(reader, want)
         scan = _Scan(low=start)
         position = start
@@ -679,7 +691,7 @@ class JobMerge:
                     if len(scan.matched) >= want:
                         return scan
             if position < window_stop:
-                scan.complete = True
+                scan.complete = scan.at_end = True
                 return scan
         return scan
 

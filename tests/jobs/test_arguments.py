@@ -82,4 +82,6 @@ async def test_an_edge_cursor_used_as_before_pages_back_from_that_edge(gateway: 
     edges = (await gateway.data(JOBS_QUERY, {"first": 40}))["jobs"]["edges"]
     back = (await gateway.data(JOBS_QUERY, {"last": 25, "before": edges[30]["cursor"]}))["jobs"]
     assert [ident(e["node"]) for e in back["edges"]] == [ident(e["node"]) for e in edges[5:30]]
-    assert back["pageInfo"]["startCursor"] == edges[5]["cursor"]
+    # Its start cursor stands for the same edge: paging on from it resumes at edges[6].
+    on = await gateway.data(JOBS_QUERY, {"first": 3, "after": back["pageInfo"]["startCursor"]})
+    assert [ident(e["node"]) for e in on["jobs"]["edges"]] == [ident(e["node"]) for e in edges[6:9]]
