@@ -54,6 +54,10 @@ class OffsetRequest:
     def stop(self) -> int:
         return self.offset + self.limit
 
+    def query_params(self, offset_name: str = "offset") -> tuple[tuple[str, str], ...]:
+        """The request's paging parameters (`skip` names the offset for workflow)."""
+        return ((offset_name, str(self.offset)), ("limit", str(self.limit)))
+
 
 @dataclass(frozen=True, slots=True)
 class PageNumberRequest:
@@ -69,6 +73,9 @@ class PageNumberRequest:
     @property
     def stop(self) -> int:
         return self.page * self.per_page
+
+    def query_params(self) -> tuple[tuple[str, str], ...]:
+        return (("page", str(self.page)), ("per_page", str(self.per_page)))
 
 
 @dataclass(frozen=True, slots=True)

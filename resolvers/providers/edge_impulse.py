@@ -103,7 +103,7 @@ class EdgeImpulseAdapter(ProviderAdapter):
             http,
             LIST_PATH,
             {"organization": str(self.source.organization_id), "project": project},
-            (*query.params, ("offset", str(request.offset)), ("limit", str(request.limit))),
+            (*query.params, *request.query_params()),
         )
         body = self.parse(EdgeImpulseJobList, response)
         if not body.success:

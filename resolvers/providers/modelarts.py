@@ -93,7 +93,7 @@ class ModelArtsAdapter(ProviderAdapter):
         # The configured workspace applies wherever a query does not name one.
         if self.source.workspace_id is not None and all(k != "workspace_id" for k, _ in params):
             params.append(("workspace_id", self.source.workspace_id))
-        params += [("page", str(request.page)), ("per_page", str(request.per_page))]
+        params += request.query_params()
         response = await self.get(http, LIST_PATH, {"project": project}, params)
         body = self.parse(ModelArtsJobList, response)
         if body.is_success is False:

@@ -80,7 +80,7 @@ class OrangeAdapter(ProviderAdapter):
             http,
             LIST_PATH,
             {"project": project},
-            (*query.params, ("offset", str(request.offset)), ("limit", str(request.limit))),
+            (*query.params, *request.query_params()),
         )
         total_header = response.headers.get("X-Total-Count")
         if total_header is None or not total_header.strip().isdigit():

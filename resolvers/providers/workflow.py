@@ -138,7 +138,7 @@ class WorkflowAdapter(ProviderAdapter):
             http,
             LIST_PATH,
             {},
-            (*query.params, ("skip", str(request.offset)), ("limit", str(request.limit))),
+            (*query.params, *request.query_params("skip")),
         )
         jobs = [self.to_job(payload) for payload in self.parse(_JOB_ARRAY, response)]
         return UpstreamPage(request, jobs, None)
