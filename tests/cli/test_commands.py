@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.cli import GC_THRESHOLDS, settle_heap
 from simulators.credentials import DEMO_ENVIRON
 
 JOBGRAPH = [sys.executable, "-m", "graph.cli"]
@@ -142,3 +144,16 @@ def test_serve_with_workers_shares_one_port(tmp_path: Path, workers: int) -> Non
                 "{ workflowJobs(first: 1) { nodes { nativeId } } }",
             )
             assert "errors" not in body
+
+
+def test_settle_heap_freezes_the_built_app_and_collects_the_young_generation_less_often() -> None:
+    thresholds = gc.get_threshold()
+    long_lived = [object() for _ in range(100)]
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() >= len(long_lived)
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert GC_THRESHOLDS[0] > thresholds[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
