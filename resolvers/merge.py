@@ -39,15 +39,19 @@ _MICROSECOND = timedelta(microseconds=1)
 SCAN_CHUNKS = 5
 # ... of at least this many jobs each.
 MIN_CHUNK = 50
-# First window of a whole-sequence scan (later windows double): large enough that typical
-# projects are read in one round of parallel requests, since rounds add latency, not requests.
+# First window of a whole-sequence scan of unknown length (later windows double): large enough
+# that typical projects are read in one round of parallel requests, since rounds add latency.
 FIRST_SCAN_WINDOW = 500
+# Sequences whose last whole-read length an adapter remembers, to size the next read exactly.
+REMEMBERED_LENGTHS = 1024
 
 # (missing creation time, signed microseconds, stream index, position in stream)
 MergeKey = tuple[int, int, int, int]
 
-# Cursor position layouts (lists of ints, signed by the graph layer's CursorCodec).
-_BOUNDARY, _EDGE, _OFFSET = 0, 1, 2
+# Cursor position layouts (lists of ints, signed by the graph layer's CursorCodec); an edge
+# whose job is its stream's last one has its own layout, so that paging on after it skips the
+# finished stream.
+_BOUNDARY, _EDGE, _OFFSET, _LAST_EDGE = 0, 1, 2, 3
 # A stream position meaning "its end, whatever its length" (a source that failed to say).
 END = 2**31 - 1
 _BELOW_ALL: MergeKey = (-1, 0, 0, 0)
@@ -185,13 +189,19 @@ class Boundary:
 
 @dataclass(frozen=True, slots=True)
 class EdgeMark:
-    """The cursor of one emitted job: the cut just after it, and the stream it came from."""
+    """The cursor of one emitted job: the cut just after it, the stream it came from, and
+    whether it was that stream's last job (known from a total or a short read)."""
 
     stream: int
     positions: tuple[int, ...]
+    last_of_stream: bool = False
 
     def after(self) -> Boundary:
-        return Boundary(self.positions, matches_before=True)
+        if not self.last_of_stream:
+            return Boundary(self.positions, matches_before=True)
+        positions = list(self.positions)
+        positions[self.stream] = END
+        return Boundary(tuple(positions), matches_before=True)
 
     def before(self) -> Boundary:
         positions = list(self.positions)
@@ -212,7 +222,7 @@ Mark = Boundary | EdgeMark | OffsetMark
 def mark_position(mark: Mark) -> list[int]:
     """The JSON position a cursor carries for `mark`."""
     if isinstance(mark, EdgeMark):
-        return [_EDGE, mark.stream, *mark.positions]
+        return [_LAST_EDGE if mark.last_of_stream else _EDGE, mark.stream, *mark.positions]
     if isinstance(mark, OffsetMark):
         return [_OFFSET, mark.offset]
     return [_BOUNDARY, int(mark.matches_before), int(mark.matches_after), *mark.positions]
@@ -226,10 +236,10 @@ def mark_from_position(raw: Any, streams: int, argument: str) -> Mark:
     kind, rest = raw[0], raw[1:]
     if kind == _OFFSET and len(rest) == 1:
         return OffsetMark(rest[0])
-    if kind == _EDGE and len(rest) == streams + 1:
+    if kind in (_EDGE, _LAST_EDGE) and len(rest) == streams + 1:
         stream, positions = rest[0], tuple(rest[1:])
-        if stream < streams and positions[stream] >= 1:
-            return EdgeMark(stream, positions)
+        if stream < streams and 1 <= positions[stream] < END:
+            return EdgeMark(stream, positions, last_of_stream=kind == _LAST_EDGE)
     if kind == _BOUNDARY and len(rest) == streams + 2 and rest[0] <= 1 and rest[1] <= 1:
         return Boundary(tuple(rest[2:]), bool(rest[0]), bool(rest[1]))
     raise invalid
@@ -302,7 +312,9 @@ class StreamReader:
     async def _scan_and_sort(self) -> list[Job]:
         stream, adapter, ceiling = self.stream, self.stream.adapter, self.scan_ceiling
         jobs: list[Job] = []
-        start, size = 0, FIRST_SCAN_WINDOW
+        # Sized by the length last seen, one look-ahead item shows whether it has grown.
+        seen = adapter.scanned_lengths.get(stream.query)
+        start, size = 0, FIRST_SCAN_WINDOW if seen is None else seen + 1
         while True:
             stop = min(start + size, ceiling + 1)
             result = await adapter.fetch_window(self.http, stream.query, PageWindow(start, stop))
@@ -317,6 +329,7 @@ class StreamReader:
             start = stop
             # With a reported total the rest is known: fetch it in one (parallel) window.
             size = result.total - start if result.total is not None else size * 2
+        remember_length(adapter, stream.query, len(jobs))
         order = self.order
         return sorted(jobs, key=lambda job: time_key(job.created_at, order))
 
@@ -345,6 +358,16 @@ class StreamReader:
                 source=stream.source,
                 provider=stream.provider.name,
             )
+
+
+def remember_length(adapter: ProviderAdapter, query: ListQuery, length: int) -> None:
+    """Record a whole read's length for the adapter's next read of `query` (bounded, oldest
+    forgotten first)."""
+    lengths = adapter.scanned_lengths
+    lengths.pop(query, None)
+    lengths[query] = length
+    if len(lengths) > REMEMBERED_LENGTHS:
+        del lengths[next(iter(lengths))]
 
 
 # --- scanning and cutting ----------------------------------------------------------------------
@@ -557,11 +580,16 @@ class JobMerge:
     def _edge(key: MergeKey, job: Job, origin: tuple[int, ...], cut: _Cut) -> MergedEdge:
         """The edge of an emitted job: every scanned stream cut just after its key."""
         positions = list(origin)
+        last = False
         for index, scan in cut.scans.items():
             taken = bisect_right(scan.keys, key)
-            # The job's own stream stays exact: `EdgeMark.before` steps back from it.
-            positions[index] = scan.low + taken if index == key[2] else scan.forward_position(taken)
-        return MergedEdge(job, EdgeMark(key[2], tuple(positions)))
+            if index == key[2]:
+                # The job's own stream stays exact: `EdgeMark.before` steps back from it.
+                positions[index] = scan.low + taken
+                last = scan.forward_position(taken) == END
+            else:
+                positions[index] = scan.forward_position(taken)
+        return MergedEdge(job, EdgeMark(key[2], tuple(positions), last))
 
     # --- directional merges ------------------------------------------------------------------
 

@@ -146,6 +146,9 @@ class ProviderAdapter(ABC):
         self.source = source
         # Largest page the upstream has been seen to return while more existed.
         self.learned_cap: int | None = None
+        # Length each whole read of a sequence last found (by query, most recent last): the
+        # next whole read plans that size as one round. A planning hint, never content.
+        self.scanned_lengths: dict[ListQuery, int] = {}
 
     # --- what differs per provider -------------------------------------------------
 

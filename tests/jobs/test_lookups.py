@@ -164,6 +164,7 @@ async def test_duplicated_aliases_and_fragments_make_each_upstream_request_once(
     gateway: Gateway,
 ) -> None:
     single = "{ jobs(first: 20, filter: {status: [FAILED]}) { nodes { id } } }"
+    await gateway.data(single)  # whole reads are sized by the lengths this one learns
     gateway.reset_counts()
     await gateway.data(single)
     once = {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS}

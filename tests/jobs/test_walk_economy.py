@@ -1,0 +1,130 @@
+"""A forward walk of `jobs` asks each (source, project) stream at most once per page, for no
+more than the page could use: 20 items from where it stands where the upstream sorts, the whole
+sequence where it cannot, nothing once it has given all its jobs. Counted in the simulators'
+request logs over real HTTP."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from resolvers.domain import CreatedOrder, JobFilterSpec
+from resolvers.merge import REMEMBERED_LENGTHS, remember_length
+from resolvers.paging import PageWindow
+from resolvers.providers.base import ListQuery
+from resolvers.providers.registry import build_adapters
+from simulators.orange import SERVER_CAP as ORANGE_SERVER_CAP
+from tests.conftest import Gateway
+from tests.jobs.conftest import brute_force, merge_order_key
+
+PAGE = 20
+DESC = "CREATED_AT_DESC"
+PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
+QUERY = """query($after: String, $filter: JobFilter) {
+  jobs(first: 20, after: $after, filter: $filter) {
+    pageInfo { hasNextPage endCursor } nodes { source projectId }
+  }
+}"""
+
+Stream = tuple[str, str | None]
+
+
+def stream_sizes(gateway: Gateway) -> dict[Stream, tuple[Any, int]]:
+    """Every configured stream's adapter (for its paging planner) and number of jobs."""
+    adapters = build_adapters(gateway.config.sources)
+    sizes: dict[Stream, tuple[Any, int]] = {}
+    for source in gateway.config.sources:
+        provider = source.provider.value
+        for project in list(source.projects) or [None]:
+            sizes[(source.name, project)] = (
+                adapters[source.name],
+                len(gateway.suite.jobs(provider, project)),
+            )
+    return sizes
+
+
+def fewest_requests(adapter: Any, project: str | None, size: int, shown: int) -> int:
+    """Requests one page needs from a stream that has shown `shown` of its `size` jobs."""
+    lookahead = 0 if adapter.reports_total else 1
+    if adapter.pushdown(project, CreatedOrder.DESC, JobFilterSpec()).ordered:
+        window = PageWindow(shown, shown + PAGE + lookahead)
+    else:
+        window = PageWindow(0, max(1, size + lookahead))
+    cap = ORANGE_SERVER_CAP if adapter.provider.value == "orange" else None
+    return len(adapter.plan(window, cap))
+
+
+def upstream_requests(gateway: Gateway) -> Counter[Stream]:
+    """Logged list requests by stream (source name, project)."""
+    names = {source.provider.value: source.name for source in gateway.config.sources}
+    made: Counter[Stream] = Counter()
+    for provider in PROVIDERS:
+        for entry in gateway.suite.sim(provider).log.entries:
+            project = None if provider == "workflow" else entry.path_params.get("project_id")
+            made[(names[provider], project)] += 1
+    return made
+
+
+async def walk_counting(
+    gateway: Gateway, job_filter: dict[str, Any] | None = None
+) -> tuple[Counter[Stream], Counter[Stream]]:
+    """(requests made, fewest needed) per stream over a whole forward walk in pages of 20."""
+    sizes = stream_sizes(gateway)
+    providers = None if job_filter is None else job_filter.get("providers")
+    included = {
+        key
+        for key, (adapter, _) in sizes.items()
+        if providers is None or adapter.provider.name in providers
+    }
+    shown: Counter[Stream] = Counter()
+    needed: Counter[Stream] = Counter()
+    gateway.reset_counts()
+    after = None
+    for index in range(10_000):
+        for key in included:
+            adapter, size = sizes[key]
+            if index == 0 or shown[key] < size:
+                needed[key] += fewest_requests(adapter, key[1], size, shown[key])
+        data = await gateway.data(QUERY, {"after": after, "filter": job_filter})
+        shown.update((n["source"], n["projectId"]) for n in data["jobs"]["nodes"])
+        if not data["jobs"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["jobs"]["pageInfo"]["endCursor"]
+    assert all(shown[key] == sizes[key][1] for key in included)
+    return upstream_requests(gateway), needed
+
+
+async def test_a_page_ending_on_a_streams_last_job_leaves_that_stream_out_of_the_next_page(
+    gateway: Gateway,
+) -> None:
+    merged = sorted(brute_force(gateway), key=merge_order_key(gateway, DESC))
+    last_index = {(job.source, job.project): i for i, job in enumerate(merged)}
+    (source, project), index = min(last_index.items(), key=lambda item: item[1])
+    assert 0 < index < min(len(merged) - 1, 100)
+    provider = next(s.provider.value for s in gateway.config.sources if s.name == source)
+    first = await gateway.data(QUERY.replace("first: 20", f"first: {index + 1}"))
+    assert first["jobs"]["nodes"][-1] == {"source": source, "projectId": project}
+    gateway.reset_counts()
+    await gateway.data(QUERY, {"after": first["jobs"]["pageInfo"]["endCursor"]})
+    assert gateway.suite.sim(provider).log.count("list", project_id=project) == 0
+
+
+async def test_federated_walk_makes_no_more_requests_than_each_stream_needs(
+    gateway: Gateway,
+) -> None:
+    # The first page of a fresh process cannot know how long the workflow list (no total) is;
+    # after it, whole reads of unsorted streams are sized by the length last seen.
+    await gateway.data(QUERY, {"after": None})
+    made, needed = await walk_counting(gateway)
+    assert {key: made[key] for key in needed if made[key] > needed[key]} == {}
+    assert sum(made.values()) <= sum(needed.values())
+
+
+def test_an_adapter_remembers_a_bounded_number_of_sequence_lengths(gateway: Gateway) -> None:
+    adapter = build_adapters(gateway.config.sources)["wf"]
+    for n in range(REMEMBERED_LENGTHS + 10):
+        remember_length(adapter, ListQuery(None, (("n", str(n)),)), n)
+    remember_length(adapter, ListQuery(None, (("n", "20"),)), 7)
+    assert len(adapter.scanned_lengths) == REMEMBERED_LENGTHS
+    assert ListQuery(None, (("n", "5"),)) not in adapter.scanned_lengths
+    assert list(adapter.scanned_lengths.items())[-1] == (ListQuery(None, (("n", "20"),)), 7)
