@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from functools import partial
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
 from aiohttp import web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
-from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -21,18 +19,19 @@ from graph.context import ANONYMOUS, RequestContext, Services
 from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
 from graph.graphiql import GraphiQLPage
-from graph.limits import QueryLimits, QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OUTCOME, RecordOperation, access_middleware, outcome_of
+from graph.limits import QueryLimitSettings, body_limit_middleware
+from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
 from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
 from graph.responses import error_response
-from graph.schema import build_schema
+from graph.schema import JobgraphSchema, build_schema
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
 
 SERVICES = web.AppKey("services", Services)
+SCHEMA = web.AppKey("schema", JobgraphSchema)
 
 
 def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
@@ -134,13 +133,10 @@ def build_app(
         await services.client.close()
 
     app.cleanup_ctx.append(upstream_session)
-    extensions: list[Callable[[], SchemaExtension]] = [
-        RecordOperation,
-        partial(QueryLimits, QueryLimitSettings.from_server(server)),
-    ]
-    if not server.introspection:
-        extensions.append(DisableIntrospection)
-    schema = build_schema(extensions)
+    schema = build_schema(
+        limits=QueryLimitSettings.from_server(server), introspection=server.introspection
+    )
+    app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -25,11 +32,17 @@ DEFAULT_MAX_DOCUMENTS = 128
 DEFAULT_MAX_TEXT = 64 * 1024
 
 
+# Per text, how many (operation name, variables) pairs known to pass are remembered.
+MAX_READY_PER_TEXT = 16
+
+
 @dataclass(slots=True)
 class _Entry:
     document: DocumentNode
     rules: tuple[type[ASTValidationRule], ...] | None = None
     errors: list[GraphQLError] | None = None
+    # (operation name, variables key) -> the operation, for pairs known to pass every check.
+    ready: dict[tuple[str | None, bytes], OperationDefinitionNode] = field(default_factory=dict)
 
 
 class DocumentCache:
@@ -81,6 +94,39 @@ class DocumentCache:
             entry.rules = rule_set
         return list(entry.errors)
 
+    def ready(
+        self, query: str, key: tuple[str | None, bytes]
+    ) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+        """The document and operation of a (text, operation, variables) remembered as passing
+        every check; counts as a use of the text."""
+        entry = self._entries.get(query)
+        if entry is None:
+            return None
+        operation = entry.ready.get(key)
+        if operation is None:
+            return None
+        self._entries.move_to_end(query)
+        return entry.document, operation
+
+    def remember_ready(
+        self, query: str, key: tuple[str | None, bytes], operation: OperationDefinitionNode
+    ) -> None:
+        """Remember that `key` passes for a cached text validated without errors (kept as long
+        as the text is, and at most `MAX_READY_PER_TEXT` keys per text)."""
+        entry = self._entries.get(query)
+        if entry is None or entry.errors is None or entry.errors:
+            return
+        if len(entry.ready) >= MAX_READY_PER_TEXT:
+            entry.ready.pop(next(iter(entry.ready)))
+        entry.ready[key] = operation
+
+    def validated_document(self, query: str) -> DocumentNode | None:
+        """The cached document of `query` if it was validated without errors."""
+        entry = self._entries.get(query)
+        if entry is None or entry.errors is None or entry.errors:
+            return None
+        return entry.document
+
 
 class CachedDocuments(SchemaExtension):
     """Parse and validate through a shared `DocumentCache`; list it after extensions that
@@ -100,6 +146,17 @@ class CachedDocuments(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        if (
+            context.pre_execution_errors is None
+            and document is not None
+            # (Strawberry keeps the name the caller gave only under this private attribute.)
+            and context._provided_operation_name is None
+            and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+        ):
+            # Strawberry would run the first operation; the spec asks for an error.
+            context.pre_execution_errors = [
+                GraphQLError("Must provide operation name if query contains multiple operations.")
+            ]
         if (
             context.pre_execution_errors is None
             and document is not None

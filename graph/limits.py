@@ -98,7 +98,7 @@ def _cached_token_count(query: str, stop_after: int) -> int:
     return count_tokens(query, stop_after)
 
 
-def _remembered_token_count(query: str, stop_after: int) -> int:
+def remembered_token_count(query: str, stop_after: int) -> int:
     """`count_tokens`, remembered for the few hundred most recent texts of up to 16 KB (the
     same texts arrive again and again; re-lexing each was a twentieth of a page's CPU)."""
     if len(query) > 16 * 1024:
@@ -291,7 +291,7 @@ class QueryLimits(SchemaExtension):
         query = self.execution_context.query
         if query:
             try:
-                tokens = _remembered_token_count(query, self.settings.max_tokens)
+                tokens = remembered_token_count(query, self.settings.max_tokens)
             except GraphQLError:
                 tokens = 0  # unreadable text: the parser reports the syntax error
             if tokens > self.settings.max_tokens:

@@ -64,11 +64,12 @@ class RecordOperation(SchemaExtension):
         try:
             yield
         finally:
-            context = self.execution_context.context
-            if isinstance(context, RequestContext) and context.request is not None:
-                name = self.execution_context.operation_name
-            if name is not None:
-                context.request[OPERATION] = name
+            record_operation(self.execution_context.context, self.execution_context.operation_name)
+
+
+def record_operation(context: object, name: str | None) -> None:
+    if name is not None and isinstance(context, RequestContext) and context.request is not None:
+        context.request[OPERATION] = name
 
 
 def access_middleware(metrics: GatewayMetrics) -> Middleware:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
@@ -22,6 +24,9 @@ from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
 from graph.ids import decode_global_id
 from graph.inputs import JobFilter
+from graph.limits import QueryLimits, QueryLimitSettings
+from graph.logs import RecordOperation
+from graph.prepared import FastLane
 from graph.provider_types import (
     EdgeImpulseJob,
     MetafoldJob,
@@ -280,10 +285,52 @@ async def _load_many(info: Ctx, ids: Iterable[str]) -> list[Node | None]:
 class JobgraphSchema(strawberry.Schema):
     """Strawberry's schema whose every response error is coded (see graph.errors)."""
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
-        result = await super().execute(*args, **kwargs)
-        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
-        result.errors = with_reported(result.errors, context)
+    # Set by build_schema for the served extension set; None: every operation the full way.
+    fast_lane: FastLane | None = None
+
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = (
+            DEFAULT_ALLOWED_OPERATION_TYPES
+            if allowed_operation_types is None
+            else allowed_operation_types
+        )
+        lane = self.fast_lane
+        prepared = (
+            None if lane is None else lane.prepared(query, operation_name, variable_values, allowed)
+        )
+        if lane is not None and prepared is not None:
+            result = await lane.execute(
+                self._schema,
+                prepared,
+                variable_values=variable_values,
+                context_value=context_value,
+                root_value=root_value,
+                operation_name=operation_name,
+                operation_extensions=operation_extensions,
+                execution_context_class=self.execution_context_class,
+            )
+        else:
+            result = await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed,
+                operation_extensions,
+            )
+            if lane is not None:
+                lane.learn(self._schema, query, operation_name, variable_values)
+        result.errors = with_reported(result.errors, context_value)
         return result
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
@@ -300,19 +347,34 @@ PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArts
 
 
 def build_schema(
-    extensions: Sequence[Callable[[], SchemaExtension]] = (), *, subgraph: bool = True
+    *,
+    limits: QueryLimitSettings | None = None,
+    introspection: bool = True,
+    subgraph: bool = True,
 ) -> JobgraphSchema:
-    """The schema; `extensions` are factories, called once per operation. The served schema
-    is a federation subgraph; `subgraph=False` builds the plain one (for the public SDL)."""
+    """The schema, with its per-operation extensions: the operation's name recorded for the
+    access log, `limits` (if any) enforced, introspection refused unless `introspection`.
+    The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
+    the public SDL)."""
+    documents = DocumentCache()
+    extensions: list[Callable[[], SchemaExtension]] = [RecordOperation]
+    if limits is not None:
+        extensions.append(partial(QueryLimits, limits))
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    # The document cache last: every other extension sees each operation first.
+    extensions.append(partial(CachedDocuments, documents))
     schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
-    return schema_class(
+    schema = schema_class(
         query=Query,
         types=PROVIDER_TYPES,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
-        # The document cache last: every other extension sees each operation first.
-        extensions=[*extensions, partial(CachedDocuments, DocumentCache())],
+        extensions=extensions,
         execution_context_class=JobgraphExecutionContext,
     )
+    # Knows what each of the extensions above decides (see graph.prepared).
+    schema.fast_lane = FastLane(documents, limits)
+    return schema
 
 
 def export_sdl(*, subgraph: bool = False) -> str:

@@ -1,0 +1,130 @@
+"""Operations already known to pass every check run without Strawberry's per-operation hooks.
+
+Strawberry takes each operation through its extension runner: for every hook (operation,
+parse, validate, execute) and every extension, a context manager is built, entered and left,
+and the limits' cost walk runs again; for a 20-job page that was a sixth of the gateway's
+CPU. What those hooks decide is a pure function of (query text, operation name, variables)
+for the gateway's own fixed set of extensions (operation recording, query limits, the
+document cache, optionally no introspection): the first time a triple passes them all, the
+document cache remembers it, and later the operation goes straight to graphql-core's
+`execute` with the same execution context class, context and root value. Anything else (a
+new text, other variables, a validation or limit error, a syntax error) takes the full path,
+which answers it exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from inspect import isawaitable
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, execute, get_operation_ast
+from strawberry.execution import optimized_is_awaitable
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from graph.documents import DocumentCache
+from graph.limits import QueryLimitSettings, check_document, remembered_token_count
+from graph.logs import record_operation
+
+# Variables are part of the key; larger ones are not worth remembering.
+MAX_VARIABLES_BYTES = 4096
+
+Prepared = tuple[DocumentNode, OperationDefinitionNode]
+
+
+def _variables_key(variables: Mapping[str, Any] | None) -> bytes | None:
+    if not variables:
+        return b""
+    try:
+        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return key if len(key) <= MAX_VARIABLES_BYTES else None
+
+
+class FastLane:
+    """Remembers passing operations in `documents` and executes them directly."""
+
+    def __init__(self, documents: DocumentCache, limits: QueryLimitSettings | None) -> None:
+        self.documents = documents
+        self.limits = limits
+
+    def prepared(
+        self,
+        query: str | None,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        allowed: Iterable[OperationType],
+    ) -> Prepared | None:
+        """The document and operation to run, if this exact operation passed before."""
+        if not query:
+            return None
+        variables_key = _variables_key(variables)
+        if variables_key is None:
+            return None
+        prepared = self.documents.ready(query, (operation_name, variables_key))
+        if prepared is None or OperationType(prepared[1].operation.value) not in allowed:
+            return None
+        return prepared
+
+    def learn(
+        self,
+        schema: Any,
+        query: str | None,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> None:
+        """After the full path: remember the operation if its text validated cleanly and
+        these variables keep it within every limit."""
+        if not query:
+            return
+        variables_key = _variables_key(variables)
+        document = self.documents.validated_document(query)
+        if variables_key is None or document is None:
+            return
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return
+        limits = self.limits
+        if limits is not None:
+            try:
+                if remembered_token_count(query, limits.max_tokens) > limits.max_tokens:
+                    return
+            except GraphQLError:
+                return
+            if check_document(limits, schema, document, operation_name, variables) is not None:
+                return
+        self.documents.remember_ready(query, (operation_name, variables_key), operation)
+
+    async def execute(
+        self,
+        schema: Any,
+        prepared: Prepared,
+        *,
+        variable_values: dict[str, Any] | None,
+        context_value: Any,
+        root_value: Any,
+        operation_name: str | None,
+        operation_extensions: dict[str, Any] | None,
+        execution_context_class: Any,
+    ) -> ExecutionResult:
+        document, operation = prepared
+        result: Any = execute(
+            schema,
+            document,
+            root_value=root_value,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            context_value=context_value,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            executor_class=execution_context_class,
+            operation_extensions=operation_extensions,
+        )
+        if isawaitable(result):
+            result = await result
+        if operation_name is None and operation.name is not None:
+            operation_name = operation.name.value
+        record_operation(context_value, operation_name)
+        return ExecutionResult(data=result.data, errors=result.errors)

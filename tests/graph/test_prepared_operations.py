@@ -1,0 +1,164 @@
+"""An operation that passed every check before skips Strawberry's per-operation hooks (the fast
+lane, graph/prepared.py): callers get exactly the answer the full path gives, and nothing the
+full path would refuse is ever let through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from strawberry.types.graphql import OperationType
+
+from graph.app import SCHEMA
+from graph.prepared import FastLane
+from tests.conftest import Gateway
+
+PAGE = (
+    "query Page($n: Int) { edgeImpulseJobs(organizationId: 1, projectId: 4211, first: $n) "
+    "{ pageInfo { hasNextPage endCursor } nodes { id name status createdAt } } }"
+)
+TWO_OPERATIONS = (
+    "query A { workflowJobs(first: 2) { nodes { id } } } query B { sources { name provider } }"
+)
+FRAGMENTS = """
+query Mixed($p: String!) {
+  orangeJobs(projectId: $p, first: 3) { totalCount edges { cursor node { ...Common } } }
+  jobs(first: 4, filter: {status: [SUCCEEDED, FAILED]}) {
+    totalCount nodes { __typename ...Common ... on MetafoldJob { state } }
+  }
+}
+fragment Common on Job { id provider status createdAt }
+"""
+
+
+def lane(gateway: Gateway) -> FastLane:
+    fast_lane = gateway.client.app[SCHEMA].fast_lane
+    assert fast_lane is not None
+    return fast_lane
+
+
+def prepared(
+    gateway: Gateway, query: str, variables: dict[str, Any] | None = None, name: str | None = None
+) -> bool:
+    return lane(gateway).prepared(query, name, variables, {OperationType.QUERY}) is not None
+
+
+async def post_named(
+    gateway: Gateway, query: str, name: str | None, variables: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
+    response = await gateway.client.post(
+        "/graphql", json={"query": query, "operationName": name, "variables": variables}
+    )
+    body: dict[str, Any] = await response.json()
+    return response.status, body
+
+
+@pytest.fixture
+def gateway_settings() -> dict[str, Any]:
+    return {"server": {"max_cost": 200}}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (PAGE, {"n": 5}),
+        ("{ workflowJobs(first: 3) { totalCount nodes { id name } } }", None),
+        (FRAGMENTS, {"p": "3f2b8c1e-6a4d-4e8b-9c27-5d1f0a7e4b93"}),
+        ("{ sources { name healthy } }", None),
+        ('{ node(id: "not-an-id") { id } }', None),  # a coded error, same both ways
+        ('{ workflowJobs(first: 2, after: "garbage") { nodes { id } } }', None),
+    ],
+)
+async def test_a_repeated_operation_takes_the_fast_lane_and_gets_the_same_answer(
+    gateway: Gateway, query: str, variables: dict[str, Any] | None
+) -> None:
+    assert not prepared(gateway, query, variables)
+    first = await gateway.post(query, variables)
+    assert prepared(gateway, query, variables)
+    assert await gateway.post(query, variables) == first
+    assert await gateway.post(query, variables) == first
+
+
+async def test_other_variables_are_checked_and_answered_on_their_own(gateway: Gateway) -> None:
+    three = await gateway.data(PAGE, {"n": 3})
+    two = await gateway.data(PAGE, {"n": 2})
+    assert len(three["edgeImpulseJobs"]["nodes"]) == 3
+    assert three["edgeImpulseJobs"]["nodes"][:2] == two["edgeImpulseJobs"]["nodes"]
+    wrong_type = await gateway.post(PAGE, {"n": -1})
+    assert [e["extensions"]["code"] for e in wrong_type["errors"]] == ["BAD_USER_INPUT"]
+    assert await gateway.post(PAGE, {"n": -1}) == wrong_type  # refused again
+    over_limit = await gateway.post(PAGE, {"n": 100})
+    assert [e["extensions"]["code"] for e in over_limit["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert not prepared(gateway, PAGE, {"n": 100})
+
+
+async def test_an_invalid_or_unparsable_query_never_takes_the_fast_lane(gateway: Gateway) -> None:
+    invalid = "{ workflowJobs(first: 1) { nodes { noSuchField } } }"
+    unparsable = "{ workflowJobs(first: 1 { nodes { id } } }"
+    for query in (invalid, unparsable):
+        answers = [await gateway.post(query) for _ in range(3)]
+        assert answers[0]["errors"] and answers[0] == answers[1] == answers[2]
+        assert not prepared(gateway, query)
+
+
+async def test_each_operation_of_a_document_is_remembered_by_its_name(gateway: Gateway) -> None:
+    for _ in range(2):
+        status_a, a = await post_named(gateway, TWO_OPERATIONS, "A")
+        status_b, b = await post_named(gateway, TWO_OPERATIONS, "B")
+        assert (status_a, status_b) == (200, 200)
+        assert set(a["data"]) == {"workflowJobs"} and set(b["data"]) == {"sources"}
+    assert prepared(gateway, TWO_OPERATIONS, name="A")
+    assert prepared(gateway, TWO_OPERATIONS, name="B")
+    # Without a name the operation is ambiguous: refused every time (as the spec asks; plain
+    # Strawberry runs the first one), never remembered.
+    for _ in range(2):
+        status, body = await post_named(gateway, TWO_OPERATIONS, None)
+        assert (status, body["data"]) == (200, None)
+        assert body["errors"][0]["message"] == (
+            "Must provide operation name if query contains multiple operations."
+        )
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert not prepared(gateway, TWO_OPERATIONS)
+
+
+class TestWithoutIntrospection:
+    @pytest.fixture
+    def gateway_settings(self) -> dict[str, Any]:
+        return {"server": {"introspection": False}}
+
+    async def test_introspection_is_refused_every_time(self, gateway: Gateway) -> None:
+        query = "{ __schema { queryType { name } } }"
+        for _ in range(3):
+            body = await gateway.post(query)
+            assert body["errors"] and "introspection" in body["errors"][0]["message"].lower()
+        assert not prepared(gateway, query)
+
+
+class TestWithTokens:
+    """A remembered operation is still checked against each caller's own sources."""
+
+    @pytest.fixture
+    def gateway_settings(self) -> dict[str, Any]:
+        return {
+            "auth": {
+                "mode": "token",
+                "tokens": [
+                    {"name": "all", "token_env": "TOKEN_ALL"},
+                    {"name": "wf-only", "token_env": "TOKEN_WF", "sources": ["wf"]},
+                ],
+            }
+        }
+
+    @pytest.fixture
+    def extra_environ(self) -> dict[str, str]:
+        return {"TOKEN_ALL": "secret-all-0123456789", "TOKEN_WF": "secret-wf-0123456789"}
+
+    async def test_a_remembered_operation_still_answers_each_caller_by_its_own_rights(
+        self, gateway: Gateway
+    ) -> None:
+        query = "{ edgeImpulseJobs(organizationId: 1, projectId: 4211, first: 2) { nodes { id } } }"
+        allowed = await gateway.post(query, Authorization="Bearer secret-all-0123456789")
+        assert len(allowed["data"]["edgeImpulseJobs"]["nodes"]) == 2
+        assert prepared(gateway, query)
+        refused = await gateway.post(query, Authorization="Bearer secret-wf-0123456789")
+        assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
