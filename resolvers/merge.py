@@ -3,7 +3,8 @@
 Each stream is one upstream sequence (`ProviderAdapter.pushdown`): where the upstream sorts by
 creation time, positions are indices into its own sorted sequence; where it cannot (Edge
 Impulse, workflow), the whole sequence is read once per operation, up to `scan_ceiling` jobs,
-and sorted locally (stable, so ties keep the upstream's order).
+and sorted locally (stable, so ties keep the upstream's order). Whole reads parse only
+creation times up front (`RawJob`); a job is built when a page scans it.
 
 Every job has a total merge key: (creation time, missing times last in both orders; the
 stream's place in config order; its position in the stream). A cut through the merged list
@@ -29,7 +30,7 @@ from resolvers.config import SourceConfig
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
 from resolvers.errors import BadUserInput, ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
 from resolvers.paging import PageWindow, WindowOutOfReach
-from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown
+from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown, RawJob
 
 T = TypeVar("T")
 
@@ -156,7 +157,7 @@ def time_key(created: datetime | None, order: CreatedOrder) -> tuple[int, int]:
     return (0, -micros if order is CreatedOrder.DESC else micros)
 
 
-def merge_key(job: Job, order: CreatedOrder, stream: int, position: int) -> MergeKey:
+def merge_key(job: Job | RawJob, order: CreatedOrder, stream: int, position: int) -> MergeKey:
     missing, signed = time_key(job.created_at, order)
     return (missing, signed, stream, position)
 
@@ -263,22 +264,22 @@ class StreamReader:
         self.http = http
         self.scan_ceiling = scan_ceiling
         self.known_length: int | None = None
-        self._sorted: asyncio.Future[list[Job]] | None = None
+        self._sorted: asyncio.Future[list[RawJob]] | None = None
         self._length: asyncio.Future[int] | None = None
 
     @property
     def in_memory(self) -> bool:
         return not self.stream.ordered
 
-    async def read(self, start: int, stop: int) -> list[Job]:
-        """The jobs at positions [start, stop); fewer where the sequence ends."""
+    async def read(self, start: int, stop: int) -> list[RawJob]:
+        """The (unbuilt) jobs at positions [start, stop); fewer where the sequence ends."""
         if stop <= start:
             return []
         if self.in_memory:
             return (await self.sorted_jobs())[start:stop]
         stream = self.stream
         try:
-            result = await stream.adapter.fetch_window(
+            result = await stream.adapter.fetch_raw_window(
                 self.http, stream.query, PageWindow(start, stop)
             )
         except WindowOutOfReach as exc:
@@ -303,21 +304,23 @@ class StreamReader:
         self.known_length = await asyncio.shield(self._length)
         return self.known_length
 
-    def sorted_jobs(self) -> Awaitable[list[Job]]:
-        """An unordered stream's whole sequence, sorted by creation time (once per operation)."""
+    def sorted_jobs(self) -> Awaitable[list[RawJob]]:
+        """An unordered stream's whole sequence, sorted by creation time (once per operation);
+        its jobs are built only when read."""
         if self._sorted is None:
             self._sorted = asyncio.ensure_future(self._scan_and_sort())
         return asyncio.shield(self._sorted)
 
-    async def _scan_and_sort(self) -> list[Job]:
+    async def _scan_and_sort(self) -> list[RawJob]:
         stream, adapter, ceiling = self.stream, self.stream.adapter, self.scan_ceiling
-        jobs: list[Job] = []
+        jobs: list[RawJob] = []
         # Sized by the length last seen, one look-ahead item shows whether it has grown.
         seen = adapter.scanned_lengths.get(stream.query)
         start, size = 0, FIRST_SCAN_WINDOW if seen is None else seen + 1
         while True:
             stop = min(start + size, ceiling + 1)
-            result = await adapter.fetch_window(self.http, stream.query, PageWindow(start, stop))
+            window = PageWindow(start, stop)
+            result = await adapter.fetch_raw_window(self.http, stream.query, window)
             jobs.extend(result.items)
             if result.total is not None and result.total > ceiling:
                 raise self._ceiling_error(result.total)
@@ -331,7 +334,7 @@ class StreamReader:
             size = result.total - start if result.total is not None else size * 2
         remember_length(adapter, stream.query, len(jobs))
         order = self.order
-        return sorted(jobs, key=lambda job: time_key(job.created_at, order))
+        return sorted(jobs, key=lambda raw: time_key(raw.created_at, order))
 
     def _ceiling_error(self, total: int | None) -> JobgraphError:
         stream = self.stream
@@ -346,7 +349,7 @@ class StreamReader:
             provider=stream.provider.name,
         )
 
-    def _check_sorted(self, jobs: Sequence[Job]) -> None:
+    def _check_sorted(self, jobs: Sequence[RawJob]) -> None:
         # An upstream that claims a creation-time sort but breaks it would silently misorder
         # the merge: fail that source instead.
         keys = [time_key(job.created_at, self.order) for job in jobs]
@@ -380,7 +383,7 @@ class _Scan:
 
     low: int
     keys: list[MergeKey] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
+    jobs: list[RawJob] = field(default_factory=list)
     matched: list[int] = field(default_factory=list)
     # Nothing further in the scan's direction can match (its end, a bound, or a date limit).
     complete: bool = False
@@ -430,7 +433,7 @@ class MergeArgs:
 class _Cut:
     """One directional merge: the jobs emitted (in scan direction) and where it stopped."""
 
-    emitted: list[tuple[MergeKey, Job]]
+    emitted: list[tuple[MergeKey, RawJob]]
     scans: dict[int, _Scan]
     # Forward: the cut after the page; backward: the cut before it.
     boundary: tuple[int, ...]
@@ -523,7 +526,7 @@ class JobMerge:
         start = after or Boundary(self._zeros())
         stop = None if before is None else before.positions
         cut = await self._merge_forward(start.positions, stop, k)
-        edges = [self._edge(key, job, start.positions, cut) for key, job in cut.emitted]
+        edges = [self._edge(key, raw.job(), start.positions, cut) for key, raw in cut.emitted]
         end_mark: Mark | None = edges[-1].mark if edges else None
         if cut.short:
             end_mark = Boundary(
@@ -557,7 +560,9 @@ class JobMerge:
         low = None if after is None else after.positions
         cut = await self._merge_backward(end.positions, low, k, skip=down)
         cut.failures[:0] = failures
-        edges = [self._edge(key, job, end.positions, cut) for key, job in reversed(cut.emitted)]
+        edges = [
+            self._edge(key, raw.job(), end.positions, cut) for key, raw in reversed(cut.emitted)
+        ]
         start = Boundary(
             cut.boundary,
             matches_before=cut.unemitted,
@@ -603,6 +608,18 @@ class JobMerge:
             for s in self.streams
         ]
         scans = self._scans(await self._gather(calls, failures))
+        while True:
+            cut = self._cut_forward(scans, low, k, failures)
+            if self._build(cut, scans, failures):
+                return cut
+
+    def _cut_forward(
+        self,
+        scans: dict[int, _Scan],
+        low: tuple[int, ...],
+        k: int,
+        failures: list[StreamFailure],
+    ) -> _Cut:
         candidates = sorted(
             (scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched
         )
@@ -648,6 +665,18 @@ class JobMerge:
             if s.index not in skip
         ]
         scans = self._scans(await self._gather(calls, failures))
+        while True:
+            cut = self._cut_backward(scans, high, k, failures)
+            if self._build(cut, scans, failures):
+                return cut
+
+    def _cut_backward(
+        self,
+        scans: dict[int, _Scan],
+        high: tuple[int, ...],
+        k: int,
+        failures: list[StreamFailure],
+    ) -> _Cut:
         candidates = sorted(
             ((scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched),
             reverse=True,
@@ -677,6 +706,20 @@ class JobMerge:
             failures=failures,
         )
 
+    def _build(self, cut: _Cut, scans: dict[int, _Scan], failures: list[StreamFailure]) -> bool:
+        """Build the cut's emitted jobs (only they are ever built where no filter needs the
+        rest). A job whose payload does not parse fails its stream: False, with the stream left
+        out of `scans`, so the caller cuts again without it."""
+        for key, raw in cut.emitted:
+            try:
+                raw.job()
+            except JobgraphError as exc:
+                stream = self.streams[key[2]]
+                failures.append(StreamFailure(stream.source, stream.provider, exc))
+                del scans[stream.index]
+                return False
+        return True
+
     @staticmethod
     def _scans(outcomes: list[tuple[Stream, _Scan | None]]) -> dict[int, _Scan]:
         return {stream.index: scan for stream, scan in outcomes if scan is not None}
@@ -684,7 +727,8 @@ class JobMerge:
     def _chunking(self, reader: StreamReader, want: int) -> tuple[int, int | None]:
         """(chunk size, most chunks per page) for scanning a stream for `want` matches."""
         if reader.in_memory:
-            return max(want, 1000), None
+            # Reads cost no requests, only the jobs they build: build no more than needed.
+            return (want if self.local_filter_free else max(want, MIN_CHUNK)), None
         if self.local_filter_free or reader.stream.pushdown.exact:
             # Every job the upstream returns matches: one window of `want` jobs is all a page needs.
             return want, None
@@ -714,7 +758,7 @@ class JobMerge:
                 scan.keys.append(merge_key(job, self.order, stream.index, position))
                 scan.jobs.append(job)
                 position += 1
-                if self.spec.matches(job):
+                if self._matches(job):
                     scan.matched.append(len(scan.keys) - 1)
                     if len(scan.matched) >= want:
                         return scan
@@ -731,7 +775,7 @@ class JobMerge:
         chunk, most = self._chunking(reader, want)
         # Collected newest position first, reversed into ascending order at the end.
         keys: list[MergeKey] = []
-        jobs: list[Job] = []
+        jobs: list[RawJob] = []
         matches: list[bool] = []
         found = 0
         position = start
@@ -755,7 +799,7 @@ class JobMerge:
                     break
                 keys.append(merge_key(job, self.order, stream.index, begin + offset))
                 jobs.append(job)
-                matches.append(self.spec.matches(job))
+                matches.append(self._matches(job))
                 found += matches[-1]
                 if found >= want:
                     break
@@ -769,7 +813,11 @@ class JobMerge:
         matched = [i for i, hit in enumerate(matches) if hit]
         return _Scan(start - len(keys), keys, jobs, matched, complete)
 
-    def _beyond(self, job: Job, *, toward_end: bool) -> bool:
+    def _matches(self, raw: RawJob) -> bool:
+        """Whether a scanned job matches the filter (built only where the filter needs it)."""
+        return self.local_filter_free or self.spec.matches(raw.job())
+
+    def _beyond(self, job: RawJob, *, toward_end: bool) -> bool:
         """Whether neither `job` nor any job after it in the scan's direction can match the
         creation-time filter (streams are sorted by creation time, missing times last)."""
         spec = self.spec
@@ -809,7 +857,10 @@ class JobMerge:
     async def _stream_count(self, stream: Stream) -> int:
         reader = self.readers[stream.index]
         if reader.in_memory:
-            return sum(1 for job in await reader.sorted_jobs() if self.spec.matches(job))
+            jobs = await reader.sorted_jobs()
+            if self.local_filter_free:
+                return len(jobs)
+            return sum(1 for raw in jobs if self.spec.matches(raw.job()))
         return await reader.length()
 
     async def offset_of(self, boundary: Boundary) -> int:
@@ -819,7 +870,10 @@ class JobMerge:
             reader = self.readers[stream.index]
             if reader.in_memory:
                 jobs = (await reader.sorted_jobs())[:position]
-                offset += sum(1 for job in jobs if self.spec.matches(job))
+                if self.local_filter_free:
+                    offset += len(jobs)
+                else:
+                    offset += sum(1 for raw in jobs if self.spec.matches(raw.job()))
             else:
                 offset += min(position, await reader.length())
         return offset

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -107,6 +107,74 @@ def search_runs(term: str) -> list[str]:
     return runs
 
 
+class RawJob:
+    """A listed job whose creation time is known but whose full payload is validated only when
+    `job()` is first called: the federated merge sorts whole lists and builds few of them."""
+
+    __slots__ = ("_index", "_job", "_list", "created_at")
+
+    def __init__(
+        self,
+        created_at: datetime | None,
+        raw_list: RawJobList | None = None,
+        index: int = 0,
+        job: Job | None = None,
+    ) -> None:
+        self.created_at = created_at
+        self._list = raw_list
+        self._index = index
+        self._job = job
+
+    @classmethod
+    def of(cls, job: Job) -> RawJob:
+        """An already built job."""
+        return cls(job.created_at, job=job)
+
+    def job(self) -> Job:
+        """The domain job; an item that does not parse is UPSTREAM_INVALID_RESPONSE."""
+        if self._job is None:
+            assert self._list is not None
+            self._job = self._list.build(self._index)
+        return self._job
+
+
+class RawJobList:
+    """The job array of one list response, each item validated into its payload model (and
+    converted) on demand; `created` comes from a light parse of the whole body."""
+
+    def __init__(
+        self,
+        adapter: ProviderAdapter,
+        response: UpstreamResponse,
+        key: str | None,
+        model: type[BaseModel],
+        convert: Callable[[Any], Job],
+    ) -> None:
+        self.adapter = adapter
+        self.response = response
+        self.key = key  # where the array sits in the body (None: the body is the array)
+        self.model = model
+        self.convert = convert
+        self._items: list[Any] | None = None
+
+    def jobs(self, created: Sequence[datetime | None]) -> list[RawJob]:
+        """One unbuilt job per item, given the items' creation times in body order."""
+        return [RawJob(at, self, index) for index, at in enumerate(created)]
+
+    def build(self, index: int) -> Job:
+        if self._items is None:
+            data: Any = orjson.loads(self.response.body)
+            self._items = data if self.key is None else data[self.key]
+        try:
+            payload = self.model.model_validate(self._items[index])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = [*([] if self.key is None else [self.key]), index, *first["loc"]]
+            where = ".".join(str(p) for p in loc)
+            raise self.adapter.invalid(f"{where}: {first['msg']}", self.response.status) from None
+        return self.convert(payload)
+
+
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     """One upstream ordered sequence: a project plus provider-native filter and sort params.
@@ -198,10 +266,30 @@ class ProviderAdapter(ABC):
         self, http: UpstreamSession, query: ListQuery, window: PageWindow
     ) -> WindowResult[Job]:
         """Exactly the jobs at positions [window.start, window.stop) of `query`'s sequence."""
+        return await self._fill(window, lambda request: self.fetch_page(http, query, request))
+
+    async def fetch_raw_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[RawJob]:
+        """`fetch_page` for reads that use few of the jobs they list: adapters that read whole
+        lists parse only creation times up front (a body of the wrong shape still fails here);
+        by default every job is built."""
+        page = await self.fetch_page(http, query, request)
+        return UpstreamPage(request, [RawJob.of(job) for job in page.items], page.total)
+
+    async def fetch_raw_window(
+        self, http: UpstreamSession, query: ListQuery, window: PageWindow
+    ) -> WindowResult[RawJob]:
+        """`fetch_window` of unbuilt jobs (see `fetch_raw_page`)."""
+        return await self._fill(window, lambda request: self.fetch_raw_page(http, query, request))
+
+    async def _fill(
+        self, window: PageWindow, fetch: Callable[[PageRequest], Awaitable[UpstreamPage[M]]]
+    ) -> WindowResult[M]:
         result = await fill_window(
             window,
             lambda pending, cap: self.plan(pending, cap or self.learned_cap),
-            lambda request: self.fetch_page(http, query, request),
+            fetch,
             short_page_means_end=not self.reports_total,
         )
         if result.observed_cap is not None:

@@ -24,6 +24,8 @@ from resolvers.providers.base import (
     PayloadModel,
     ProviderAdapter,
     Pushdown,
+    RawJob,
+    RawJobList,
     UtcDateTime,
     code_for_failure_text,
     json_error_fields,
@@ -76,6 +78,19 @@ class EdgeImpulseJobList(PayloadModel):
     total_job_count: int | None = Field(default=None, alias="totalJobCount", ge=0)
 
 
+class _EdgeImpulseCreated(PayloadModel):
+    created: UtcDateTime
+
+
+class _EdgeImpulseCreatedList(PayloadModel):
+    """`EdgeImpulseJobList` with only each job's creation time (whole-list reads)."""
+
+    success: bool
+    error: str | None = None
+    jobs: list[_EdgeImpulseCreated] | None = None
+    total_job_count: int | None = Field(default=None, alias="totalJobCount", ge=0)
+
+
 def edge_impulse_status(job: EdgeImpulseJobPayload) -> JobStatus:
     """EI has no status field: derive it from the started/finished times and the outcome."""
     if job.finished is not None:
@@ -113,6 +128,28 @@ class EdgeImpulseAdapter(ProviderAdapter):
             raise self.invalid("jobs and totalJobCount are required", response.status)
         jobs = [self.to_job(project, payload) for payload in body.jobs]
         return UpstreamPage(request, jobs, body.total_job_count)
+
+    async def fetch_raw_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[RawJob]:
+        assert isinstance(request, OffsetRequest)
+        project = self.require_project(query.project)
+        response = await self.get(
+            http,
+            LIST_PATH,
+            {"organization": str(self.source.organization_id), "project": project},
+            (*query.params, *request.query_params()),
+        )
+        body = self.parse(_EdgeImpulseCreatedList, response)
+        if not body.success:
+            message = body.error or "the request did not succeed"
+            raise self.failure(http, message, code_for_failure_text(message), response.status)
+        if body.jobs is None or body.total_job_count is None:
+            raise self.invalid("jobs and totalJobCount are required", response.status)
+        raw = RawJobList(
+            self, response, "jobs", EdgeImpulseJobPayload, lambda p: self.to_job(project, p)
+        )
+        return UpstreamPage(request, raw.jobs([j.created for j in body.jobs]), body.total_job_count)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

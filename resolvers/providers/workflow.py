@@ -24,6 +24,8 @@ from resolvers.providers.base import (
     PayloadModel,
     ProviderAdapter,
     Pushdown,
+    RawJob,
+    RawJobList,
     UtcDateTime,
     json_error_fields,
 )
@@ -122,6 +124,18 @@ class WorkflowJobPayload(PayloadModel):
 _JOB_ARRAY = TypeAdapter(list[WorkflowJobPayload])
 
 
+class _WorkflowCreatedMetadata(PayloadModel):
+    created: UtcDateTime | None = None
+
+
+class _WorkflowCreated(PayloadModel):
+    metadata: _WorkflowCreatedMetadata
+
+
+# The list with only each job's creation time (whole-list reads).
+_CREATED_ARRAY = TypeAdapter(list[_WorkflowCreated])
+
+
 class WorkflowAdapter(ProviderAdapter):
     provider = Provider.WORKFLOW
     reports_total = False
@@ -142,6 +156,18 @@ class WorkflowAdapter(ProviderAdapter):
         )
         jobs = [self.to_job(payload) for payload in self.parse(_JOB_ARRAY, response)]
         return UpstreamPage(request, jobs, None)
+
+    async def fetch_raw_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[RawJob]:
+        assert isinstance(request, OffsetRequest)
+        self.check_project(query.project)
+        response = await self.get(
+            http, LIST_PATH, {}, (*query.params, *request.query_params("skip"))
+        )
+        created = [item.metadata.created for item in self.parse(_CREATED_ARRAY, response)]
+        raw = RawJobList(self, response, None, WorkflowJobPayload, self.to_job)
+        return UpstreamPage(request, raw.jobs(created), None)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]
