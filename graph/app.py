@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graph.auth import PRINCIPAL, Authenticator, auth_middleware
 from graph.context import ANONYMOUS, RequestContext, Services
@@ -61,6 +63,11 @@ def build_services(
     )
 
 
+# Requests that ask for a streamed answer (multipart or server-sent events) go Strawberry's way.
+_STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECASE)
+_POST_OPERATIONS = OperationType.from_http("POST")
+
+
 class JobgraphView(GraphQLView):
     """Strawberry's aiohttp view with our per-operation context and orjson responses."""
 
@@ -69,17 +76,60 @@ class JobgraphView(GraphQLView):
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
+            if request.method == "POST" and request.content_type == "application/json":
+                answered = await self._answer_prepared(request)
+                if answered is not None:
+                    return answered
             return await self.run(request=request)
         except HTTPException as exc:
             # Strawberry's request errors (no query, bad JSON, unknown operation) as coded JSON.
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
 
+    async def _answer_prepared(self, request: web.Request) -> web.Response | None:
+        """A plain JSON POST of an operation the schema's fast lane knows: answered without
+        Strawberry's view machinery (content negotiation, sub-responses, batching, which such
+        a request never needs); None for anything else, which `run` answers."""
+        lane = self.jobgraph_schema.fast_lane
+        if lane is None or _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
+            return None
+        try:
+            data = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return None  # Strawberry's parser words the error (and accepts NaN, big ints)
+        if not isinstance(data, dict):
+            return None
+        query = data.get("query")
+        variables = data.get("variables")
+        name = data.get("operationName")
+        extensions = data.get("extensions")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(name, str | None)
+            or not isinstance(extensions, dict | None)
+            or lane.prepared(query, name, variables, _POST_OPERATIONS) is None
+        ):
+            return None
+        context = await self.get_context(request)
+        result = await self.jobgraph_schema.execute(
+            query,
+            variables,
+            context,
+            None,
+            name,
+            _POST_OPERATIONS,
+            extensions,
+        )
+        body = await self.process_result(request, result)
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
     async def get_context(  # type: ignore[override]
-        self, request: web.Request, response: web.StreamResponse
+        self, request: web.Request, response: web.StreamResponse | None = None
     ) -> RequestContext:
         principal = request.get(PRINCIPAL, ANONYMOUS)
         context = RequestContext(self.services, principal=principal, request=request)

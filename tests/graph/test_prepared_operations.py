@@ -162,3 +162,31 @@ class TestWithTokens:
         assert prepared(gateway, query)
         refused = await gateway.post(query, Authorization="Bearer secret-wf-0123456789")
         assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+
+async def test_a_prepared_text_in_a_malformed_request_is_refused_as_before(
+    gateway: Gateway,
+) -> None:
+    await gateway.data(PAGE, {"n": 2})
+    assert prepared(gateway, PAGE, {"n": 2})
+    bad_variables = await gateway.client.post("/graphql", json={"query": PAGE, "variables": [2]})
+    assert bad_variables.status == 400
+    assert "variables" in (await bad_variables.json())["errors"][0]["message"]
+    bad_name = await gateway.client.post(
+        "/graphql", json={"query": PAGE, "variables": {"n": 2}, "operationName": 7}
+    )
+    assert bad_name.status == 400
+    assert (await bad_name.json())["errors"][0]["message"] == 'Unknown operation named "7".'
+
+
+async def test_a_prepared_operation_is_answered_as_json_with_the_same_headers(
+    gateway: Gateway,
+) -> None:
+    replies = []
+    for _ in range(2):
+        response = await gateway.client.post(
+            "/graphql", json={"query": PAGE, "variables": {"n": 2}}
+        )
+        replies.append((response.status, response.content_type, await response.json()))
+    assert replies[0] == replies[1]
+    assert replies[0][:2] == (200, "application/json")
