@@ -9,31 +9,101 @@ middleware) goes through graphql-core's general path, which raises its usual loc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from operator import attrgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     is_leaf_type,
+    specified_scalar_types,
 )
 from graphql.pyutils import Undefined
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
-# (resolver, leaf type, non-null) of a plain leaf field; None for every other field.
-_PlainLeaf = tuple[Any, GraphQLLeafType, bool] | None
-_PLAIN_LEAVES: WeakKeyDictionary[GraphQLObjectType, dict[str, _PlainLeaf]] = WeakKeyDictionary()
+# How a plain leaf's value is checked on the fast path: passed through when it already has
+# the output's exact Python type (String, ID, Boolean; Int within 32 bits), looked up for an
+# enum member; anything else (and any value that fails its check) goes through the leaf
+# type's own coercion.
+_GENERIC, _EXACT, _INT, _ENUM = range(4)
+_EXACT_TYPES: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
-def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> _PlainLeaf:
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """A plain leaf field: read straight off the source, coerced as cheaply as its type allows."""
+
+    read: Callable[[Any], Any]
+    leaf_type: GraphQLLeafType
+    non_null: bool
+    kind: int
+    exact: type | None = None
+    names: Mapping[Any, str] | None = None
+
+    def coerce(self, value: Any) -> Any:
+        """The output value; None or Undefined when it needs the general path."""
+        kind = self.kind
+        if kind == _EXACT and type(value) is self.exact:
+            return value
+        if kind == _INT and type(value) is int and _INT_MIN <= value <= _INT_MAX:
+            return value
+        if kind == _ENUM and self.names is not None:
+            name = self.names.get(value)
+            if name is not None:
+                return name
+        if isinstance(value, Exception):
+            return None
+        return self.leaf_type.coerce_output_value(value)
+
+
+_PLAIN_LEAVES: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf | None]] = WeakKeyDictionary()
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """Strawberry's default resolver calls `getattr(source, python_name)` through two frames;
+    the attribute is read directly when that is all it would do."""
+    definition = field.extensions.get("strawberry-definition")
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.is_basic_field
+        and definition.default_resolver is getattr
+    ):
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    assert resolve is not None
+    return lambda source: resolve(source, None)
+
+
+def _enum_names(kind: GraphQLLeafType) -> Mapping[Any, str] | None:
+    """Each member of a Strawberry enum by its GraphQL name (the name Strawberry's coercion
+    finds by comparing values)."""
+    wrapped = getattr(kind, "wrapped_cls", None)
+    if not isinstance(kind, GraphQLEnumType) or not (
+        isinstance(wrapped, type) and issubclass(wrapped, Enum)
+    ):
+        return None
+    by_value = {value.value: name for name, value in kind.values.items()}
+    return {member: by_value[member.value] for member in wrapped if member.value in by_value}
+
+
+def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
     fields = _PLAIN_LEAVES.get(parent_type)
     if fields is None:
         fields = _PLAIN_LEAVES[parent_type] = {}
     if name in fields:
         return fields[name]
-    leaf: _PlainLeaf = None
+    leaf: _Leaf | None = None
     field = parent_type.fields.get(name)
     # Strawberry marks the resolver of a field that only reads an attribute as `_is_default`.
     if field is not None and getattr(field.resolve, "_is_default", False):
@@ -42,7 +112,18 @@ def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> _PlainLeaf:
         if non_null:
             kind = kind.of_type
         if is_leaf_type(kind):
-            leaf = (field.resolve, kind, non_null)
+            read = _reader(field)
+            standard = specified_scalar_types.get(kind.name) is kind
+            exact = _EXACT_TYPES.get(kind.name) if standard else None
+            names = _enum_names(kind)
+            if exact is not None:
+                leaf = _Leaf(read, kind, non_null, _EXACT, exact=exact)
+            elif kind is GraphQLInt:
+                leaf = _Leaf(read, kind, non_null, _INT)
+            elif names is not None:
+                leaf = _Leaf(read, kind, non_null, _ENUM, names=names)
+            else:
+                leaf = _Leaf(read, kind, non_null, _GENERIC)
     fields[name] = leaf
     return leaf
 
@@ -55,7 +136,7 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # graphql-core memoizes each object type's grouped field set for the operation, so
         # the 20 jobs of a page share one; its plan is made once (the set is kept alive here).
-        self._plans: dict[int, tuple[Any, list[tuple[str, Any, GraphQLLeafType, bool]] | None]] = {}
+        self._plans: dict[int, tuple[Any, list[tuple[str, _Leaf]] | None]] = {}
 
     def _without_middleware(self) -> bool:
         # Strawberry always passes a manager; it wraps resolvers only when an extension
@@ -65,18 +146,18 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
-    ) -> list[tuple[str, Any, GraphQLLeafType, bool]] | None:
+    ) -> list[tuple[str, _Leaf]] | None:
         known = self._plans.get(id(grouped_field_set))
         if known is not None and known[0] is grouped_field_set:
             return known[1]
-        plan: list[tuple[str, Any, GraphQLLeafType, bool]] | None = []
+        plan: list[tuple[str, _Leaf]] | None = []
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             leaf = None if node.arguments else _plain_leaf(parent_type, node.name.value)
             if leaf is None or plan is None:
                 plan = None
                 break
-            plan.append((response_name, *leaf))
+            plan.append((response_name, leaf))
         if not self._without_middleware():
             plan = None
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
@@ -94,16 +175,25 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan:
             results: dict[str, Any] = {}
             try:
-                for response_name, resolve, leaf_type, non_null in plan:
-                    value = resolve(source_value, None)
+                # `_Leaf.coerce`, inlined for the common cases: this loop runs for every
+                # field of every job of a page.
+                for response_name, leaf in plan:
+                    value = leaf.read(source_value)
                     if value is None:
-                        if non_null:
+                        if leaf.non_null:
                             break
                         results[response_name] = None
                         continue
-                    if isinstance(value, Exception):
-                        break
-                    coerced = leaf_type.coerce_output_value(value)
+                    kind = leaf.kind
+                    if kind == _EXACT and type(value) is leaf.exact:
+                        results[response_name] = value
+                        continue
+                    if kind == _ENUM:
+                        name = leaf.names.get(value)  # type: ignore[union-attr]
+                        if name is not None:
+                            results[response_name] = name
+                            continue
+                    coerced = leaf.coerce(value)
                     if coerced is None or coerced is Undefined:
                         break
                     results[response_name] = coerced
@@ -127,14 +217,13 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not node.arguments and self._without_middleware():
             leaf = _plain_leaf(parent_type, node.name.value)
             if leaf is not None:
-                resolve, leaf_type, non_null = leaf
                 try:
-                    value = resolve(source, None)
+                    value = leaf.read(source)
                     if value is None:
-                        if not non_null:
+                        if not leaf.non_null:
                             return None
-                    elif not isinstance(value, Exception):
-                        coerced = leaf_type.coerce_output_value(value)
+                    else:
+                        coerced = leaf.coerce(value)
                         if coerced is not None and coerced is not Undefined:
                             return coerced
                 except Exception:  # the general path below reports it

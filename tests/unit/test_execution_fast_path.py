@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.execution import JobgraphExecutionContext
@@ -49,6 +50,57 @@ def run(query: str, *, fast: bool) -> Any:
 def test_values_nulls_enums_and_errors_match_the_general_path() -> None:
     query = "{ items { name note size colour alias: name } }"
     assert run(query, fast=True) == run(query, fast=False)
+
+
+@strawberry.type
+class Mixed:
+    text: str
+    flag: bool
+    count: int
+    ident: strawberry.ID
+    colour: Colour
+
+
+@strawberry.type
+class MixedQuery:
+    @strawberry.field
+    def mixed(self) -> list[Mixed]:
+        # Values whose Python type is not the output's own: each must be coerced (or refused)
+        # exactly as graphql-core does, not passed through.
+        return [
+            Mixed(text="t", flag=True, count=7, ident=strawberry.ID("i"), colour=Colour.RED),
+            Mixed(text=5, flag=1, count=True, ident=12, colour="RED"),  # type: ignore[arg-type]
+            Mixed(text=Colour.RED, flag=False, count=2**31, ident="x", colour=Colour.RED),  # type: ignore[arg-type]
+            Mixed(text="u", flag=False, count=3.0, ident="y", colour="BLUE"),  # type: ignore[arg-type]
+        ]
+
+
+def run_mixed(query: str, *, fast: bool, config: StrawberryConfig | None = None) -> Any:
+    schema = strawberry.Schema(
+        query=MixedQuery,
+        config=config,
+        execution_context_class=JobgraphExecutionContext if fast else None,
+    )
+    result = schema.execute_sync(query)
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+def test_values_not_of_the_outputs_own_type_are_coerced_or_refused_as_in_the_general_path() -> None:
+    for selection in ("text", "flag", "count", "ident", "colour", "text flag count ident colour"):
+        query = f"{{ mixed {{ {selection} }} }}"
+        assert run_mixed(query, fast=True) == run_mixed(query, fast=False), selection
+
+
+def test_a_configured_default_resolver_is_still_used() -> None:
+    def shout(source: Any, name: str) -> Any:
+        value = getattr(source, name)
+        return value.upper() if isinstance(value, str) else value
+
+    config = StrawberryConfig(default_resolver=shout)
+    data, errors = run_mixed("{ mixed { text } }", fast=True, config=config)
+    assert (data, errors) == run_mixed("{ mixed { text } }", fast=False, config=config)
+    assert data["mixed"][0] == {"text": "T"}
 
 
 def test_a_null_in_a_non_null_field_is_still_an_error_at_its_path() -> None:
