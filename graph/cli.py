@@ -21,8 +21,10 @@ log = logging.getLogger("jobgraph")
 # CPython collects its youngest generation every 700 allocations, and each older collection
 # walks every long-lived object (schema, config, modules): about a tenth of a page request's
 # CPU. Once the app is built those objects are frozen out of collection, and the youngest
-# generation waits for 10,000 allocations (a few requests' worth). See bench/README.md.
-GC_THRESHOLDS = (10_000, 20, 20)
+# generation waits for 10,000 allocations (a few requests' worth). The older generations keep
+# CPython's ratios: waiting longer there bought little CPU and held more garbage (RSS 118 MB
+# at (10_000, 20, 20), 101 MB here, 90 MB at the default; bench/README.md).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def _use_uvloop() -> None:
