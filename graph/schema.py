@@ -6,10 +6,11 @@ import asyncio
 import warnings
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
@@ -342,8 +343,40 @@ class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
     """The served schema: the same, as an Apollo Federation v2 subgraph (`_service`,
     `_entities`), its errors coded the same way."""
 
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        # Strawberry assumes well-formed representations (a crash, so INTERNAL, otherwise):
+        # each one is checked first, and a malformed one is a BAD_USER_INPUT at its index
+        # while the others still resolve.
+        results: list[Any] = []
+        for index, representation in enumerate(representations):
+            problem = self._representation_problem(representation)
+            if problem is not None:
+                results.append(BadUserInput(f"representation {index}: {problem}"))
+            else:
+                # Strawberry pops `__typename`: it gets a copy.
+                copy = FederationAny(dict(cast("dict[str, Any]", representation)))
+                results.extend(super().entities_resolver(info, [copy]))
+        return results
+
+    def _representation_problem(self, representation: object) -> str | None:
+        if not isinstance(representation, dict):
+            return "must be an object with `__typename` and `id`"
+        type_name = representation.get("__typename")
+        graphql_type = (
+            self.schema_converter.type_map.get(type_name) if isinstance(type_name, str) else None
+        )
+        origin = getattr(getattr(graphql_type, "definition", None), "origin", None)
+        if not hasattr(origin, "resolve_reference"):
+            return f"`__typename` must name an entity type ({', '.join(ENTITY_TYPE_NAMES)})"
+        if set(representation) != {"__typename", "id"} or not isinstance(representation["id"], str):
+            return "an entity's key is its `id` (a string), and nothing else"
+        return None
+
 
 PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArtsJob)
+ENTITY_TYPE_NAMES = ("Job", *(t.__name__ for t in PROVIDER_TYPES))
 
 
 def build_schema(

@@ -131,3 +131,26 @@ async def test_references_to_sources_the_caller_may_not_read_are_forbidden(
             assert forbidden[("_entities", index)] == "FORBIDDEN"
     assert len(forbidden) == len(refs) - 1
     assert subgraph.upstream_calls()["metafold"] == 0
+
+
+async def test_hostile_representations_are_each_bad_user_input_never_internal(
+    subgraph: Subgraph,
+) -> None:
+    orange = next(r for r in first_of_each_provider(subgraph.suite) if r.provider == "orange")
+    hostile = [
+        "a string",
+        {"id": orange.global_id},  # no __typename
+        {"__typename": "NoSuchType", "id": orange.global_id},
+        {"__typename": "PageInfo", "id": orange.global_id},  # a type, not an entity
+        {"__typename": "OrangeJob"},  # no key
+        {"__typename": "OrangeJob", "id": 7},
+        {"__typename": "OrangeJob", "id": orange.global_id, "extra": 1},
+    ]
+    representations = [*hostile, {"__typename": "OrangeJob", "id": orange.global_id}]
+    body = await subgraph.post(ENTITIES, {"representations": representations})
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["_entities", index], "BAD_USER_INPUT") for index in range(len(hostile))
+    ]
+    *refused, found = body["data"]["_entities"]
+    assert refused == [None] * len(hostile)
+    assert found["nativeId"] == orange.native_id
