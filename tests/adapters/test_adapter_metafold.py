@@ -146,3 +146,23 @@ async def test_an_unknown_project_is_not_found_with_metafold_error_fields(
     assert error.code is ErrorCode.UPSTREAM_NOT_FOUND
     assert (error.upstream_status, error.upstream_code) == (404, "404")
     assert "Not Found" in error.message and "project 999 not found" in error.message
+
+
+async def test_a_window_of_the_whole_list_validates_and_builds_only_its_own_jobs(
+    upstreams: Upstreams,
+) -> None:
+    project = upstreams.biggest_project(P)
+    listed = [r["id"] for r in upstreams.raw(P, project)]
+    broken = next(
+        j for j in upstreams.suite.sim(P).dataset[project] if j.payload["id"] == listed[30]
+    )
+    del broken.payload["state"]
+    adapter, query = upstreams.adapter(P), ListQuery(project)
+
+    first = await adapter.fetch_window(upstreams.session(), query, PageWindow(0, 20))
+    assert [job.native_id for job in first.items] == listed[:20]
+    assert first.total == len(listed)
+    with pytest.raises(UpstreamError) as caught:
+        await adapter.fetch_window(upstreams.session(), query, PageWindow(20, 40))
+    assert caught.value.code is ErrorCode.UPSTREAM_INVALID_RESPONSE
+    assert "30.state" in caught.value.message
