@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from graph.jsonlog import configure_logging
 from resolvers.config import Config, ConfigError, load_config, parse_config
 
 log = logging.getLogger("jobgraph")
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    configure_logging()
     try:
         if args.command == "demo":
             _use_uvloop()

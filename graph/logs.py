@@ -2,7 +2,7 @@
 
 The id comes from the caller's `X-Request-Id` when it is a sane token, else it is generated;
 either way it is echoed in the response's `X-Request-Id`. The line never holds a header, a
-query string, variables or a token: only what is listed in `AccessRecord`.
+query string, variables or a token: only what `_line` lists.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from strawberry.types import ExecutionResult
 
 from graph.auth import PRINCIPAL
 from graph.context import RequestContext
+from graph.jsonlog import ACCESS_LOGGER
 from graph.metrics import GatewayMetrics
 
-access_log = logging.getLogger("jobgraph.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -103,14 +103,20 @@ def test_serve_runs_the_gateway_from_a_config_file(tmp_path: Path) -> None:
     env = {"WF_TOKEN": DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"], "PATH": "/usr/bin:/bin"}
     with (
         running("simulate", "--port", str(sim_port)),
-        running("serve", "--config", str(config), env=env),
+        running("serve", "--config", str(config), env=env) as gateway,
     ):
         wait_for(f"http://127.0.0.1:{sim_port}/_sim/workflow/_control/requests")
         wait_for(f"http://127.0.0.1:{port}/healthz")
         body = graphql(
             f"http://127.0.0.1:{port}/graphql", "{ workflowJobs(first: 3) { nodes { nativeId } } }"
         )
+        gateway.terminate()
+        output, _ = gateway.communicate(timeout=10)
     assert "errors" not in body
+    # Besides the command's own "listening" line, every log line is one JSON object.
+    lines = [line for line in output.splitlines() if not line.startswith("jobgraph listening")]
+    records = [json.loads(line) for line in lines]
+    assert any(r.get("path") == "/graphql" and r.get("status") == 200 for r in records)
 
 
 def test_serve_with_a_bad_config_exits_naming_the_key(tmp_path: Path) -> None:
