@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from pydantic import Field
 
-from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
 from resolvers.paging import (
     MODELARTS_MAX_PER_PAGE,
@@ -24,6 +25,8 @@ from resolvers.providers.base import (
     PayloadModel,
     ProviderAdapter,
     Pushdown,
+    RawJob,
+    RawJobList,
     code_for_failure_text,
     json_error_fields,
     search_runs,
@@ -66,15 +69,28 @@ class ModelArtsJobPayload(PayloadModel):
     version_count: int | None = None
 
 
-class ModelArtsJobList(PayloadModel):
+class _ModelArtsCreated(PayloadModel):
+    create_time: int
+
+
+J = TypeVar("J", ModelArtsJobPayload, _ModelArtsCreated)
+
+
+class ModelArtsJobList(PayloadModel, Generic[J]):
+    """The list envelope, of full jobs or (for reads that use few of them) creation times."""
+
     is_success: bool | None = None
     error_code: str | None = None
     error_message: str | None = None
     # Required unless `is_success` is false (checked after it, so a failure is reported as one).
     job_total_count: int | None = Field(default=None, ge=0)
-    jobs: list[ModelArtsJobPayload] | None = None
+    jobs: list[J] | None = None
     job_count_limit: int | None = None
     quotas: int | None = None
+
+
+_JOB_LIST = ModelArtsJobList[ModelArtsJobPayload]
+_CREATED_LIST = ModelArtsJobList[_ModelArtsCreated]
 
 
 class ModelArtsAdapter(ProviderAdapter):
@@ -87,6 +103,26 @@ class ModelArtsAdapter(ProviderAdapter):
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[Job]:
+        project, response = await self._list(http, query, request)
+        payloads, total = self._listed(http, response, self.parse(_JOB_LIST, response))
+        jobs = [self.to_job(project, payload) for payload in payloads]
+        return UpstreamPage(request, jobs, total)
+
+    async def fetch_raw_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[RawJob]:
+        project, response = await self._list(http, query, request)
+        items, total = self._listed(http, response, self.parse(_CREATED_LIST, response))
+        created = [epoch_millis(item.create_time) for item in items]
+        raw = RawJobList(
+            self, response, "jobs", ModelArtsJobPayload, lambda p: self.to_job(project, p)
+        )
+        return UpstreamPage(request, raw.jobs(created), total)
+
+    async def _list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> tuple[str, UpstreamResponse]:
+        """One list request: the project and the response."""
         assert isinstance(request, PageNumberRequest)
         project = self.require_project(query.project)
         params = list(query.params)
@@ -94,16 +130,19 @@ class ModelArtsAdapter(ProviderAdapter):
         if self.source.workspace_id is not None and all(k != "workspace_id" for k, _ in params):
             params.append(("workspace_id", self.source.workspace_id))
         params += request.query_params()
-        response = await self.get(http, LIST_PATH, {"project": project}, params)
-        body = self.parse(ModelArtsJobList, response)
+        return project, await self.get(http, LIST_PATH, {"project": project}, params)
+
+    def _listed(
+        self, http: UpstreamSession, response: UpstreamResponse, body: ModelArtsJobList[J]
+    ) -> tuple[list[J], int]:
+        """A parsed list's jobs and total, once it reports success and carries both."""
         if body.is_success is False:
             message = body.error_message or "the request did not succeed"
             code = code_for_failure_text(message)
             raise self.failure(http, message, code, response.status, body.error_code)
         if body.jobs is None or body.job_total_count is None:
             raise self.invalid("jobs and job_total_count are required", response.status)
-        jobs = [self.to_job(project, payload) for payload in body.jobs]
-        return UpstreamPage(request, jobs, body.job_total_count)
+        return body.jobs, body.job_total_count
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, TypeAdapter
 
-from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
 from resolvers.paging import (
     OffsetRequest,
@@ -22,6 +22,8 @@ from resolvers.providers.base import (
     PayloadModel,
     ProviderAdapter,
     Pushdown,
+    RawJob,
+    RawJobList,
     UtcDateTime,
     json_error_fields,
 )
@@ -60,6 +62,14 @@ class OrangeJobPayload(PayloadModel):
 _JOB_ARRAY = TypeAdapter(list[OrangeJobPayload])
 
 
+class _OrangeCreated(PayloadModel):
+    created_date: UtcDateTime = Field(alias="createdDate")
+
+
+# A page with only each job's creation time (a federated page emits few of the jobs it reads).
+_CREATED_ARRAY = TypeAdapter(list[_OrangeCreated])
+
+
 def orange_status(state: str) -> JobStatus:
     return ORANGE_STATUS.get(state, JobStatus.UNKNOWN)
 
@@ -74,6 +84,23 @@ class OrangeAdapter(ProviderAdapter):
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[Job]:
+        project, response, total = await self._list(http, query, request)
+        payloads = self.parse(_JOB_ARRAY, response)
+        jobs = [self.to_job(project, payload) for payload in payloads]
+        return UpstreamPage(request, jobs, total)
+
+    async def fetch_raw_page(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamPage[RawJob]:
+        project, response, total = await self._list(http, query, request)
+        created = [item.created_date for item in self.parse(_CREATED_ARRAY, response)]
+        raw = RawJobList(self, response, None, OrangeJobPayload, lambda p: self.to_job(project, p))
+        return UpstreamPage(request, raw.jobs(created), total)
+
+    async def _list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> tuple[str, UpstreamResponse, int]:
+        """One list request: the project, the response, and the total from its header."""
         assert isinstance(request, OffsetRequest)
         project = self.require_project(query.project)
         response = await self.get(
@@ -85,9 +112,7 @@ class OrangeAdapter(ProviderAdapter):
         total_header = response.headers.get("X-Total-Count")
         if total_header is None or not total_header.strip().isdigit():
             raise self.invalid("missing or malformed X-Total-Count header", response.status)
-        payloads = self.parse(_JOB_ARRAY, response)
-        jobs = [self.to_job(project, payload) for payload in payloads]
-        return UpstreamPage(request, jobs, int(total_header))
+        return project, response, int(total_header)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

@@ -1,0 +1,124 @@
+"""Orange and ModelArts pages read for a federated page parse only creation times up front: the
+same jobs, order, totals, requests and learned cap as full reads, the same error for a bad
+answer, and a malformed job fails only when it is built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from resolvers.errors import ErrorCode, UpstreamError
+from resolvers.paging import PageWindow
+from resolvers.providers.base import ListQuery, ProviderAdapter
+from simulators.orange import SERVER_CAP
+from tests.adapters.conftest import RAW_ID, Upstreams
+
+SORTED = ["orange", "modelarts"]
+# A required field of each provider's job payload.
+REQUIRED = {"orange": "hRef", "modelarts": "status"}
+# Where the job array sits in a list body.
+ARRAY_PREFIX = {"orange": "", "modelarts": "jobs."}
+
+
+def fresh_adapter(upstreams: Upstreams, provider: str) -> ProviderAdapter:
+    """An adapter that has learned nothing yet (no server cap)."""
+    return type(upstreams.adapter(provider))(upstreams.sources[provider])
+
+
+def break_job(upstreams: Upstreams, provider: str, project: str | None, position: int) -> None:
+    """Drop a required field of the job at `position` of the project's default order."""
+    native_id = upstreams.raw_ids(provider, project)[position]
+    job = next(
+        j
+        for j in upstreams.suite.sim(provider).dataset[project]
+        if str(j.payload[RAW_ID[provider]]) == native_id
+    )
+    del job.payload[REQUIRED[provider]]
+
+
+def asked(upstreams: Upstreams, provider: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """The list requests made since the last call, in a stable order (then forgotten)."""
+    log = upstreams.log(provider)
+    requests = sorted((entry.path, entry.query) for entry in log.entries)
+    log.clear()
+    return requests
+
+
+@pytest.mark.parametrize("provider", SORTED)
+async def test_a_raw_window_lists_the_same_jobs_totals_requests_and_cap_as_a_full_one(
+    upstreams: Upstreams, provider: str
+) -> None:
+    project = upstreams.biggest_project(provider)
+    query, window = ListQuery(project), PageWindow(0, 120)
+    full_adapter, raw_adapter = (
+        fresh_adapter(upstreams, provider),
+        fresh_adapter(upstreams, provider),
+    )
+
+    full = await full_adapter.fetch_window(upstreams.session(), query, window)
+    full_requests = asked(upstreams, provider)
+    raw = await raw_adapter.fetch_raw_window(upstreams.session(), query, window)
+
+    assert asked(upstreams, provider) == full_requests
+    assert [item.created_at for item in raw.items] == [job.created_at for job in full.items]
+    assert [item.job() for item in raw.items] == full.items
+    assert [job.native_id for job in full.items] == upstreams.raw_ids(provider, project)[:120]
+    assert (raw.total, raw.end, raw.requests) == (full.total, full.end, full.requests)
+    assert raw_adapter.learned_cap == full_adapter.learned_cap
+    assert raw_adapter.learned_cap == (SERVER_CAP if provider == "orange" else None)
+
+
+@pytest.mark.parametrize("provider", SORTED)
+async def test_a_malformed_job_fails_a_raw_window_only_when_built_with_the_full_reads_error(
+    upstreams: Upstreams, provider: str
+) -> None:
+    project = upstreams.biggest_project(provider)
+    break_job(upstreams, provider, project, 7)
+    query, window = ListQuery(project), PageWindow(0, 20)
+    adapter = upstreams.adapter(provider)
+
+    raw = await adapter.fetch_raw_window(upstreams.session(), query, window)
+    assert len(raw.items) == 20
+    built = [item.job() for position, item in enumerate(raw.items) if position != 7]
+    assert [job.native_id for job in built] == [
+        i for p, i in enumerate(upstreams.raw_ids(provider, project)[:20]) if p != 7
+    ]
+    with pytest.raises(UpstreamError) as lazily:
+        raw.items[7].job()
+    with pytest.raises(UpstreamError) as at_once:
+        await adapter.fetch_window(upstreams.session(), query, window)
+    assert lazily.value.code is ErrorCode.UPSTREAM_INVALID_RESPONSE
+    assert f"{ARRAY_PREFIX[provider]}7.{REQUIRED[provider]}" in lazily.value.message
+    assert lazily.value.message == at_once.value.message
+
+
+@pytest.mark.parametrize("provider", SORTED)
+@pytest.mark.parametrize(
+    ("fault", "options"),
+    [
+        ("wrong_schema", {}),
+        ("malformed_json", {}),
+        # An error body with status 200: ModelArts' is_success false; Orange's lacks its header.
+        ("status", {"status": 200}),
+    ],
+)
+async def test_a_raw_read_of_a_bad_answer_fails_as_a_full_read_does(
+    upstreams: Upstreams, provider: str, fault: str, options: dict[str, Any]
+) -> None:
+    query, window = ListQuery(upstreams.biggest_project(provider)), PageWindow(0, 20)
+    adapter = upstreams.adapter(provider)
+    faults = upstreams.suite.sim(provider).faults
+
+    faults.add(fault, **options)
+    with pytest.raises(UpstreamError) as full:
+        await adapter.fetch_window(upstreams.session(), query, window)
+    faults.add(fault, **options)
+    with pytest.raises(UpstreamError) as raw:
+        await adapter.fetch_raw_window(upstreams.session(), query, window)
+
+    def outcome(error: UpstreamError) -> tuple[object, ...]:
+        return (error.code, error.message, error.upstream_status, error.upstream_code)
+
+    assert outcome(raw.value) == outcome(full.value)
+    assert raw.value.code in (ErrorCode.UPSTREAM_INVALID_RESPONSE, ErrorCode.UPSTREAM_BAD_REQUEST)
