@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, Field
 
-from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
 from resolvers.errors import BadUserInput
 from resolvers.paging import (
@@ -70,25 +70,26 @@ class EdgeImpulseJobPayload(PayloadModel):
     metadata: dict[str, Any] | None = None
 
 
-class EdgeImpulseJobList(PayloadModel):
-    success: bool
-    error: str | None = None
-    # Required when `success` is true (checked after it, so a failure is reported as one).
-    jobs: list[EdgeImpulseJobPayload] | None = None
-    total_job_count: int | None = Field(default=None, alias="totalJobCount", ge=0)
-
-
 class _EdgeImpulseCreated(PayloadModel):
     created: UtcDateTime
 
 
-class _EdgeImpulseCreatedList(PayloadModel):
-    """`EdgeImpulseJobList` with only each job's creation time (whole-list reads)."""
+J = TypeVar("J", EdgeImpulseJobPayload, _EdgeImpulseCreated)
+
+
+class EdgeImpulseJobList(PayloadModel, Generic[J]):
+    """The list envelope, of full jobs or (for whole-list reads, which use few of them)
+    creation times."""
 
     success: bool
     error: str | None = None
-    jobs: list[_EdgeImpulseCreated] | None = None
+    # Required when `success` is true (checked after it, so a failure is reported as one).
+    jobs: list[J] | None = None
     total_job_count: int | None = Field(default=None, alias="totalJobCount", ge=0)
+
+
+_JOB_LIST = EdgeImpulseJobList[EdgeImpulseJobPayload]
+_CREATED_LIST = EdgeImpulseJobList[_EdgeImpulseCreated]
 
 
 def edge_impulse_status(job: EdgeImpulseJobPayload) -> JobStatus:
@@ -112,26 +113,23 @@ class EdgeImpulseAdapter(ProviderAdapter):
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[Job]:
-        assert isinstance(request, OffsetRequest)
-        project = self.require_project(query.project)
-        response = await self.get(
-            http,
-            LIST_PATH,
-            {"organization": str(self.source.organization_id), "project": project},
-            (*query.params, *request.query_params()),
-        )
-        body = self.parse(EdgeImpulseJobList, response)
-        if not body.success:
-            message = body.error or "the request did not succeed"
-            raise self.failure(http, message, code_for_failure_text(message), response.status)
-        if body.jobs is None or body.total_job_count is None:
-            raise self.invalid("jobs and totalJobCount are required", response.status)
-        jobs = [self.to_job(project, payload) for payload in body.jobs]
-        return UpstreamPage(request, jobs, body.total_job_count)
+        project, response = await self._list(http, query, request)
+        jobs, total = self._listed(http, response, _JOB_LIST)
+        return UpstreamPage(request, [self.to_job(project, payload) for payload in jobs], total)
 
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
+        project, response = await self._list(http, query, request)
+        jobs, total = self._listed(http, response, _CREATED_LIST)
+        raw = RawJobList(
+            self, response, "jobs", EdgeImpulseJobPayload, lambda p: self.to_job(project, p)
+        )
+        return UpstreamPage(request, raw.jobs([job.created for job in jobs]), total)
+
+    async def _list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> tuple[str, UpstreamResponse]:
         assert isinstance(request, OffsetRequest)
         project = self.require_project(query.project)
         response = await self.get(
@@ -140,16 +138,22 @@ class EdgeImpulseAdapter(ProviderAdapter):
             {"organization": str(self.source.organization_id), "project": project},
             (*query.params, *request.query_params()),
         )
-        body = self.parse(_EdgeImpulseCreatedList, response)
+        return project, response
+
+    def _listed(
+        self,
+        http: UpstreamSession,
+        response: UpstreamResponse,
+        model: type[EdgeImpulseJobList[J]],
+    ) -> tuple[list[J], int]:
+        """A list's jobs and total, once it reports success and carries both."""
+        body = self.parse(model, response)
         if not body.success:
             message = body.error or "the request did not succeed"
             raise self.failure(http, message, code_for_failure_text(message), response.status)
         if body.jobs is None or body.total_job_count is None:
             raise self.invalid("jobs and totalJobCount are required", response.status)
-        raw = RawJobList(
-            self, response, "jobs", EdgeImpulseJobPayload, lambda p: self.to_job(project, p)
-        )
-        return UpstreamPage(request, raw.jobs([j.created for j in body.jobs]), body.total_job_count)
+        return body.jobs, body.total_job_count
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]
