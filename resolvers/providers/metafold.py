@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
 from resolvers.paging import (
     PageRequest,
@@ -112,9 +112,7 @@ class MetafoldAdapter(ProviderAdapter):
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[Job]:
-        assert isinstance(request, WholeListRequest)
-        project = self.require_project(query.project)
-        response = await self.get(http, LIST_PATH, {"project": project}, query.params)
+        project, response = await self._list(http, query, request)
         jobs = [self.to_job(project, payload) for payload in self.parse(_JOB_ARRAY, response)]
         return UpstreamPage(request, jobs, len(jobs))
 
@@ -136,14 +134,19 @@ class MetafoldAdapter(ProviderAdapter):
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
-        assert isinstance(request, WholeListRequest)
-        project = self.require_project(query.project)
-        response = await self.get(http, LIST_PATH, {"project": project}, query.params)
+        project, response = await self._list(http, query, request)
         created = [item.created for item in self.parse(_CREATED_ARRAY, response)]
         raw = RawJobList(
             self, response, None, MetafoldJobPayload, lambda p: self.to_job(project, p)
         )
         return UpstreamPage(request, raw.jobs(created), len(created))
+
+    async def _list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> tuple[str, UpstreamResponse]:
+        assert isinstance(request, WholeListRequest)
+        project = self.require_project(query.project)
+        return project, await self.get(http, LIST_PATH, {"project": project}, query.params)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, TypeAdapter
 
-from resolvers.client import UpstreamSession, check_path_segment
+from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
 from resolvers.errors import BadUserInput
 from resolvers.paging import (
@@ -146,28 +146,25 @@ class WorkflowAdapter(ProviderAdapter):
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[Job]:
-        assert isinstance(request, OffsetRequest)
-        self.check_project(query.project)
-        response = await self.get(
-            http,
-            LIST_PATH,
-            {},
-            (*query.params, *request.query_params("skip")),
-        )
+        response = await self._list(http, query, request)
         jobs = [self.to_job(payload) for payload in self.parse(_JOB_ARRAY, response)]
         return UpstreamPage(request, jobs, None)
 
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
-        assert isinstance(request, OffsetRequest)
-        self.check_project(query.project)
-        response = await self.get(
-            http, LIST_PATH, {}, (*query.params, *request.query_params("skip"))
-        )
+        response = await self._list(http, query, request)
         created = [item.metadata.created for item in self.parse(_CREATED_ARRAY, response)]
         raw = RawJobList(self, response, None, WorkflowJobPayload, self.to_job)
         return UpstreamPage(request, raw.jobs(created), None)
+
+    async def _list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> UpstreamResponse:
+        assert isinstance(request, OffsetRequest)
+        self.check_project(query.project)
+        params = (*query.params, *request.query_params("skip"))
+        return await self.get(http, LIST_PATH, {}, params)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

@@ -71,17 +71,3 @@ async def test_a_malformed_job_fails_its_sorted_source_only_on_the_page_that_emi
             assert native_id not in {edge["node"]["nativeId"] for edge in page["edges"]}
         after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
     assert reached
-
-
-@pytest.mark.parametrize(("provider", "source"), [(p, s) for p, s, _, _ in SORTED])
-async def test_a_sorted_page_of_the_wrong_shape_fails_its_source_on_the_first_page(
-    gateway: Gateway, provider: str, source: str
-) -> None:
-    gateway.suite.sim(provider).faults.add("wrong_schema", count=100)
-    body = await gateway.post(JOBS_QUERY, {"first": 20})
-    page = body["data"]["jobs"]
-    assert {(f["source"], f["code"]) for f in page["failures"]} == {
-        (source, "UPSTREAM_INVALID_RESPONSE")
-    }
-    assert len(page["edges"]) == 20
-    assert source not in {edge["node"]["source"] for edge in page["edges"]}

@@ -58,9 +58,17 @@ async def test_a_malformed_job_fails_its_source_only_on_the_page_that_reaches_it
 
 
 @pytest.mark.parametrize(
-    ("provider", "source"), [("edge_impulse", "ei"), ("workflow", "wf"), ("metafold", "mf")]
+    ("provider", "source"),
+    [
+        ("edge_impulse", "ei"),
+        ("workflow", "wf"),
+        ("metafold", "mf"),
+        # Sorted upstreams, read lazily too (tests/jobs/test_sorted_reads.py).
+        ("orange", "orange"),
+        ("modelarts", "ma"),
+    ],
 )
-async def test_a_whole_list_of_the_wrong_shape_fails_its_source_on_the_first_page(
+async def test_a_body_of_the_wrong_shape_fails_its_source_on_the_first_page(
     gateway: Gateway, provider: str, source: str
 ) -> None:
     gateway.suite.sim(provider).faults.add("wrong_schema", count=100)
