@@ -61,15 +61,31 @@ def render(results: Mapping[str, Any]) -> str:
     )
     fan = results["fanout"]
     out += ["", f"2. Fan-out ({fan['latency_ms']} ms injected on every simulator)"]
+    direct = fan.get("direct", {})
     out += _table(
-        ["query", "p50 ms", "p99 ms"],
-        [[k, f"{v['p50_ms']:.1f}", f"{v['p99_ms']:.1f}"] for k, v in fan["queries"].items()],
+        ["query", "p50 ms", "p99 ms", "upstream req", "direct p50/p99 ms"],
+        [
+            [
+                k,
+                f"{v['p50_ms']:.1f}",
+                f"{v['p99_ms']:.1f}",
+                str(direct[k]["upstream_requests"]) if k in direct else "-",
+                f"{direct[k]['p50_ms']:.1f}/{direct[k]['p99_ms']:.1f}" if k in direct else "-",
+            ]
+            for k, v in fan["queries"].items()
+        ],
     )
     federated = fan["ratio_federated"]
     out.append(
         f"ratio five fields / single: {fan['ratio_five_fields']:.2f}; federated jobs / single: "
         + ("not in the schema yet" if federated is None else f"{federated:.2f}")
     )
+    if fan.get("direct_ratio_federated") is not None:
+        out.append(
+            "the same upstream requests sent straight, all at once (direct): five fields / "
+            f"single {fan['direct_ratio_five_fields']:.2f}; federated / single "
+            f"{fan['direct_ratio_federated']:.2f}"
+        )
     tp = results["throughput"]
     out += ["", f"3. Throughput (20-job page, concurrency {tp['concurrency']})"]
     rows = []

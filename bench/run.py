@@ -363,31 +363,56 @@ async def measure_fanout(
     if federated_available:
         queries["federated_jobs"] = federated
     samples = max(5, options.samples // 10)
+    # The upstream requests each query makes, to send them again straight from this client,
+    # all at once: what the same fan-out costs with no gateway in between.
+    direct: dict[str, list[Target]] = {}
+    for name, query in queries.items():
+        await post(session, gateway, query)  # warm: caps and list lengths are learned
+        await upstreams.reset(session)
+        await post(session, gateway, query)
+        made = await upstreams.requests(session)
+        direct[name] = [
+            Target("GET", replay_url(upstreams.root, entry), _headers_for(upstreams.suite, p))
+            for p, entries in made.items()
+            for entry in entries
+        ]
+    await upstreams.reset(session)
     await upstreams.set_latency(session, FANOUT_LATENCY_MS)
     timings: dict[str, list[float]] = {name: [] for name in queries}
+    direct_timings: dict[str, list[float]] = {name: [] for name in queries}
     try:
-        for query in queries.values():
-            await post(session, gateway, query)
         for _ in range(samples):
             for name, query in queries.items():
                 timings[name] += await sample_latencies(
                     session, [graphql_target(gateway, query)], 1
                 )
+                direct_timings[name] += await sample_latencies(session, direct[name], 1)
     finally:
         await upstreams.set_latency(session, 0)
         await upstreams.reset(session)
     stats = {name: _stats(values) for name, values in timings.items()}
+    direct_stats = {
+        name: {**_stats(values), "upstream_requests": len(direct[name])}
+        for name, values in direct_timings.items()
+    }
     base = stats["single_source"]["p50_ms"]
+    direct_base = direct_stats["single_source"]["p50_ms"]
     result: dict[str, Any] = {
         "latency_ms": FANOUT_LATENCY_MS,
         "samples": samples,
         "queries": stats,
+        "direct": direct_stats,
         "ratio_five_fields": round(stats["five_fields"]["p50_ms"] / base, 3),
+        "direct_ratio_five_fields": round(direct_stats["five_fields"]["p50_ms"] / direct_base, 3),
         "federated_available": federated_available,
         "ratio_federated": None,
+        "direct_ratio_federated": None,
     }
     if federated_available:
         result["ratio_federated"] = round(stats["federated_jobs"]["p50_ms"] / base, 3)
+        result["direct_ratio_federated"] = round(
+            direct_stats["federated_jobs"]["p50_ms"] / direct_base, 3
+        )
     return result
 
 

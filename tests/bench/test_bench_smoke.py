@@ -45,6 +45,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert results["throughput"]["workers_2"]["requests"] > 0
     assert {row["page"] for row in results["overhead"]["rows"]} == {20, 100}
     assert results["economy"]["workloads"]
+    # Fan-out: each query also as its upstream requests sent straight, all at once.
+    direct = results["fanout"]["direct"]
+    assert set(direct) == set(results["fanout"]["queries"])
+    assert direct["single_source"]["upstream_requests"] == 1
+    requests = {name: row["upstream_requests"] for name, row in direct.items()}
+    assert requests["federated_jobs"] > requests["five_fields"]
     assert results["memory"]["requests"] > 0
     assert results["profile"]["top_self"]
     assert "Targets" in completed.stdout
