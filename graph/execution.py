@@ -193,7 +193,11 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if name is not None:
                             results[response_name] = name
                             continue
-                    coerced = leaf.coerce(value)
+                    if kind == _GENERIC and not isinstance(value, Exception):
+                        # A custom scalar (DateTime, JSON, Long) or Float: its own coercion.
+                        coerced = leaf.leaf_type.coerce_output_value(value)
+                    else:
+                        coerced = leaf.coerce(value)
                     if coerced is None or coerced is Undefined:
                         break
                     results[response_name] = coerced
