@@ -89,6 +89,12 @@ class JobgraphView(GraphQLView):
         except HTTPException as exc:
             # Strawberry's request errors (no query, bad JSON, unknown operation) as coded JSON.
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
+        except RecursionError:
+            # Python's JSON parser gives up on a body nested thousands deep (the size limit
+            # allows ~30,000 levels); Strawberry would let that through as a 500.
+            return error_response(
+                400, "the request body is nested too deeply", ErrorCode.BAD_USER_INPUT
+            )
 
     async def _answer_prepared(self, request: web.Request) -> web.Response | None:
         """A plain JSON POST of an operation the schema's fast lane knows: answered without

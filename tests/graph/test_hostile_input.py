@@ -141,3 +141,26 @@ async def test_wrong_edge_impulse_organization_is_bad_user_input(gateway: Gatewa
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert gateway.upstream_calls("edge_impulse") == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 30_000 + "]" * 30_000,
+        '{"query": "{ sources { name } }", "variables": {"v": '
+        + "[" * 20_000
+        + "]" * 20_000
+        + "}}",
+    ],
+    ids=["body", "variables"],
+)
+async def test_a_json_body_nested_thousands_deep_is_a_coded_400(
+    gateway: Gateway, body: str
+) -> None:
+    response = await gateway.client.post(
+        "/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    reply = await response.json()
+    assert reply["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "nested too deeply" in reply["errors"][0]["message"]
