@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -82,32 +83,48 @@ class JobgraphView(GraphQLView):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
             if request.method == "POST" and request.content_type == "application/json":
-                answered = await self._answer_prepared(request)
+                answered = await self._answer_json(request)
                 if answered is not None:
                     return answered
             return await self.run(request=request)
         except HTTPException as exc:
             # Strawberry's request errors (no query, bad JSON, unknown operation) as coded JSON.
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
-        except RecursionError:
-            # Python's JSON parser gives up on a body nested thousands deep (the size limit
-            # allows ~30,000 levels); Strawberry would let that through as a 500.
-            return error_response(
-                400, "the request body is nested too deeply", ErrorCode.BAD_USER_INPUT
-            )
 
-    async def _answer_prepared(self, request: web.Request) -> web.Response | None:
-        """A plain JSON POST of an operation the schema's fast lane knows: answered without
-        Strawberry's view machinery (content negotiation, sub-responses, batching, which such
-        a request never needs); None for anything else, which `run` answers."""
-        lane = self.jobgraph_schema.fast_lane
-        if lane is None or _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
-            return None
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, else the standard library for what only it reads (NaN, integers past 64
+        bits); anything unreadable (bad UTF-8, nesting too deep for the parser) is the error
+        Strawberry words as a 400, never an exception it would let through as a 500."""
         try:
-            data = orjson.loads(await request.read())
+            return orjson.loads(data)
         except orjson.JSONDecodeError:
-            return None  # Strawberry's parser words the error (and accepts NaN, big ints)
-        if not isinstance(data, dict):
+            pass
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(str(exc)[:200], "", 0) from None
+
+    async def _answer_json(self, request: web.Request) -> web.Response | None:
+        """A JSON POST: refused here if its body is not a JSON object (or list of them),
+        which Strawberry's view would fail on; answered here if it is an operation the
+        schema's fast lane knows, without Strawberry's view machinery (content negotiation,
+        sub-responses, batching, which such a request never needs). None: `run` answers."""
+        try:
+            data = self.decode_json(await request.read())
+        except json.JSONDecodeError:
+            return error_response(
+                400, "Unable to parse request body as JSON", ErrorCode.BAD_USER_INPUT
+            )
+        if not isinstance(data, dict | list):
+            return error_response(
+                400, "the request body must be a JSON object", ErrorCode.BAD_USER_INPUT
+            )
+        lane = self.jobgraph_schema.fast_lane
+        if (
+            lane is None
+            or not isinstance(data, dict)
+            or _STREAMING_ACCEPT.search(request.headers.get("Accept", ""))
+        ):
             return None
         query = data.get("query")
         variables = data.get("variables")

@@ -144,23 +144,45 @@ async def test_wrong_edge_impulse_organization_is_bad_user_input(gateway: Gatewa
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        "[" * 30_000 + "]" * 30_000,
-        '{"query": "{ sources { name } }", "variables": {"v": '
-        + "[" * 20_000
-        + "]" * 20_000
-        + "}}",
+        (b"[" * 30_000 + b"]" * 30_000, "Unable to parse request body as JSON"),
+        (
+            b'{"query": "{ sources { name } }", "variables": {"v": '
+            + b"[" * 20_000
+            + b"]" * 20_000
+            + b"}}",
+            "Unable to parse request body as JSON",
+        ),
+        (b"\xff\xfe{", "Unable to parse request body as JSON"),
+        (b'{"query": "{ sources { name } }"', "Unable to parse request body as JSON"),
+        (b'"{ sources { name } }"', "the request body must be a JSON object"),
+        (b"42", "the request body must be a JSON object"),
+        (b"null", "the request body must be a JSON object"),
     ],
-    ids=["body", "variables"],
+    ids=["deep-body", "deep-variables", "not-utf8", "cut-short", "string", "number", "null"],
 )
-async def test_a_json_body_nested_thousands_deep_is_a_coded_400(
-    gateway: Gateway, body: str
+async def test_an_unreadable_json_body_is_a_coded_400(
+    gateway: Gateway, body: bytes, message: str
 ) -> None:
     response = await gateway.client.post(
         "/graphql", data=body, headers={"Content-Type": "application/json"}
     )
     assert response.status == 400
     reply = await response.json()
-    assert reply["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "nested too deeply" in reply["errors"][0]["message"]
+    assert reply["errors"] == [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]
+
+
+async def test_json_only_the_standard_library_reads_still_works(gateway: Gateway) -> None:
+    # NaN and a 100-digit integer: orjson refuses both; the variable's coercion answers.
+    for value in (b"NaN", b"1" * 100):
+        response = await gateway.client.post(
+            "/graphql",
+            data=b'{"query": "query($n: Int) { workflowJobs(first: $n) { totalCount } }", '
+            b'"variables": {"n": ' + value + b"}}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status == 200
+        reply = await response.json()
+        assert reply["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Int cannot represent" in reply["errors"][0]["message"]
