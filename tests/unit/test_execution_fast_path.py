@@ -19,12 +19,25 @@ class Colour(Enum):
     RED = "red"
 
 
-@strawberry.type
-class Item:
+@strawberry.interface
+class Named:
     name: str
+
+
+@strawberry.type
+class Item(Named):  # an interface's implementation: Strawberry checks each value's type
     note: str | None
     size: int
     colour: Colour
+
+
+@strawberry.type
+class Other:
+    name: str
+
+
+def good_items() -> list[Item]:
+    return [Item(name=n, note=None, size=i, colour=Colour.RED) for i, n in enumerate("abc")]
 
 
 @strawberry.type
@@ -36,6 +49,22 @@ class Query:
             Item(name=None, note="n", size=2, colour=Colour.RED),  # type: ignore[arg-type]
             Item(name="c", note=None, size="x", colour=Colour.RED),  # type: ignore[arg-type]
         ]
+
+    @strawberry.field
+    def good(self) -> list[Item]:
+        return good_items()
+
+    @strawberry.field
+    def with_gaps(self) -> list[Item | None]:
+        return [None, *good_items(), None]
+
+    @strawberry.field
+    def null_item(self) -> list[Item]:
+        return [*good_items(), None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def wrong_type(self) -> list[Item]:
+        return [*good_items(), Other(name="x")]  # type: ignore[list-item]
 
 
 def run(query: str, *, fast: bool) -> Any:
@@ -101,6 +130,30 @@ def test_a_configured_default_resolver_is_still_used() -> None:
     data, errors = run_mixed("{ mixed { text } }", fast=True, config=config)
     assert (data, errors) == run_mixed("{ mixed { text } }", fast=False, config=config)
     assert data["mixed"][0] == {"text": "T"}
+
+
+def test_lists_of_plain_objects_match_the_general_path_nulls_and_wrong_types_included() -> None:
+    for field in ("good", "withGaps", "nullItem", "wrongType", "items"):
+        query = f"{{ {field} {{ name note size colour }} }}"
+        assert run(query, fast=True) == run(query, fast=False), field
+    data, errors = run("{ wrongType { name } }", fast=True)
+    assert data is None and "Expected value of type 'Item'" in errors[0][0]
+
+
+def test_a_list_of_plain_objects_skips_graphql_cores_per_item_completion(monkeypatch: Any) -> None:
+    general = StrawberryGraphQLCoreExecutionContext.complete_list_item_value
+    items: list[int] = []
+
+    def counted(self: Any, *args: Any) -> Any:
+        items.append(1)
+        return general(self, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "complete_list_item_value", counted)
+    data, errors = run("{ good { name size colour } }", fast=True)
+    assert errors == [] and [item["name"] for item in data["good"]] == ["a", "b", "c"]
+    assert items == []
+    run("{ nullItem { name } }", fast=True)  # an item the plan cannot complete: the general way
+    assert len(items) == 4
 
 
 def test_a_null_in_a_non_null_field_is_still_an_error_at_its_path() -> None:
