@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 MODELARTS_MAX_PER_PAGE = 1000
 MODELARTS_MAX_PAGE = 65535
@@ -116,6 +117,13 @@ class WindowResult(Generic[T]):
     requests: int
     # Largest page a server returned while more items existed: its hidden cap.
     observed_cap: int | None
+
+    def map(self, convert: Callable[[T], U]) -> WindowResult[U]:
+        """The same window with each item converted."""
+        items = [convert(item) for item in self.items]
+        return WindowResult(
+            self.window, items, self.total, self.end, self.requests, self.observed_cap
+        )
 
 
 # A planner gets the window still missing and any server cap learned so far in this fill.

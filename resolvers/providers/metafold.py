@@ -122,14 +122,7 @@ class MetafoldAdapter(ProviderAdapter):
         # Every window reads the whole list: only the window's jobs are validated and built
         # (a page of 20 from a list of 388 was otherwise 20 times the work).
         raw = await self.fetch_raw_window(http, query, window)
-        return WindowResult(
-            window=raw.window,
-            items=[item.job() for item in raw.items],
-            total=raw.total,
-            end=raw.end,
-            requests=raw.requests,
-            observed_cap=raw.observed_cap,
-        )
+        return raw.map(RawJob.job)
 
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
