@@ -113,8 +113,8 @@ class DocumentCache:
     ) -> None:
         """Remember that `key` passes for a cached text validated without errors (kept as long
         as the text is, and at most `MAX_READY_PER_TEXT` keys per text)."""
-        entry = self._entries.get(query)
-        if entry is None or entry.errors is None or entry.errors:
+        entry = self._validated(query)
+        if entry is None:
             return
         if len(entry.ready) >= MAX_READY_PER_TEXT:
             entry.ready.pop(next(iter(entry.ready)))
@@ -122,10 +122,12 @@ class DocumentCache:
 
     def validated_document(self, query: str) -> DocumentNode | None:
         """The cached document of `query` if it was validated without errors."""
+        entry = self._validated(query)
+        return None if entry is None else entry.document
+
+    def _validated(self, query: str) -> _Entry | None:
         entry = self._entries.get(query)
-        if entry is None or entry.errors is None or entry.errors:
-            return None
-        return entry.document
+        return entry if entry is not None and entry.errors == [] else None
 
 
 class CachedDocuments(SchemaExtension):
