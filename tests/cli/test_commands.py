@@ -93,7 +93,9 @@ def test_simulate_prints_base_urls_and_credentials() -> None:
     assert DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"] in output
 
 
-def test_serve_runs_the_gateway_from_a_config_file(tmp_path: Path) -> None:
+def workflow_gateway(tmp_path: Path) -> tuple[int, int, Path, dict[str, str]]:
+    """Ports for a simulator and a gateway, a config file serving its workflow API, and the
+    environment holding that source's token."""
     sim_port, port = free_port(), free_port()
     config = tmp_path / "jobgraph.toml"
     config.write_text(
@@ -101,6 +103,11 @@ def test_serve_runs_the_gateway_from_a_config_file(tmp_path: Path) -> None:
         f'base_url = "http://127.0.0.1:{sim_port}/_sim/workflow"\ntoken_env = "WF_TOKEN"\n'
     )
     env = {"WF_TOKEN": DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"], "PATH": "/usr/bin:/bin"}
+    return sim_port, port, config, env
+
+
+def test_serve_runs_the_gateway_from_a_config_file(tmp_path: Path) -> None:
+    sim_port, port, config, env = workflow_gateway(tmp_path)
     with (
         running("simulate", "--port", str(sim_port)),
         running("serve", "--config", str(config), env=env) as gateway,
@@ -131,13 +138,7 @@ def test_serve_with_a_bad_config_exits_naming_the_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [2])
 def test_serve_with_workers_shares_one_port(tmp_path: Path, workers: int) -> None:
-    sim_port, port = free_port(), free_port()
-    config = tmp_path / "jobgraph.toml"
-    config.write_text(
-        f'[server]\nport = {port}\n[[sources]]\nname = "wf"\nprovider = "workflow"\n'
-        f'base_url = "http://127.0.0.1:{sim_port}/_sim/workflow"\ntoken_env = "WF_TOKEN"\n'
-    )
-    env = {"WF_TOKEN": DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"], "PATH": "/usr/bin:/bin"}
+    sim_port, port, config, env = workflow_gateway(tmp_path)
     with (
         running("simulate", "--port", str(sim_port)),
         running("serve", "--config", str(config), "--workers", str(workers), env=env),
