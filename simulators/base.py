@@ -19,6 +19,7 @@ from simulators.clock import ClockDisabled, SimClock
 from simulators.datagen import LifecycleEvent, SimJob, ordered
 from simulators.errors import SimError
 from simulators.faults import FaultInjector, apply_fault
+from simulators.quirks import Quirks, render_payload
 from simulators.requestlog import RequestLog
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -56,6 +57,8 @@ class Simulator(ABC):
     provider: ClassVar[str]
     # The wire payload's documented key order, re-applied after every transition.
     field_order: ClassVar[Sequence[str]]
+    # Top-level payload keys the provider's SDK treats as optional (`Quirks.omit_optional`).
+    optional_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class Simulator(ABC):
         self.clock = clock
         self.faults = FaultInjector(seed=seed)
         self.log = RequestLog()
+        self.quirks = Quirks()
         self.dataset: Dataset = self.generate(seed, sizes)
         self._advance = advance or self._advance_alone
         tie = itertools.count()
@@ -119,6 +123,10 @@ class Simulator(ABC):
     def jobs(self, project: str | None) -> list[dict[str, Any]]:
         """The payloads the list endpoint returns with no parameters, as plain JSON values."""
         return self.payloads(self.project_jobs(project))
+
+    def wire(self, payload: dict[str, Any]) -> Any:
+        """One stored payload as the switched-on quirks send it."""
+        return render_payload(payload, self.quirks, self.optional_keys)
 
     @staticmethod
     def payloads(jobs: Sequence[SimJob]) -> list[dict[str, Any]]:
@@ -213,6 +221,8 @@ class Simulator(ABC):
         router.add_get("/_control/requests", self._control_requests, name="control-requests")
         router.add_post("/_control/reset", self._control_reset, name="control-reset")
         router.add_get("/_control/clock", self._control_clock, name="control-clock")
+        router.add_get("/_control/quirks", self._control_quirks, name="control-quirks")
+        router.add_post("/_control/quirks", self._control_set_quirks, name="control-set-quirks")
         router.add_post("/_control/clock", self._control_advance, name="control-advance")
 
     def _fault_state(self) -> dict[str, Any]:
@@ -266,6 +276,16 @@ class Simulator(ABC):
         self.faults.clear()
         self.log.clear()
         return web.json_response({"reset": True})
+
+    async def _control_quirks(self, request: web.Request) -> web.Response:
+        return web.json_response(self.quirks.to_json())
+
+    async def _control_set_quirks(self, request: web.Request) -> web.Response:
+        try:
+            self.quirks.update(await _json_object(request))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(self.quirks.to_json())
 
     def _clock_state(self) -> dict[str, Any]:
         return {"enabled": self.clock.enabled, "now": self.clock.now.isoformat()}

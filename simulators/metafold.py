@@ -88,6 +88,9 @@ _ERRORS = (
 
 class MetafoldSimulator(Simulator):
     provider: ClassVar[str] = "metafold"
+    optional_keys: ClassVar[frozenset[str]] = frozenset(
+        {"name", "error", "project_id", "workflow_id"}
+    )
     field_order: ClassVar[tuple[str, ...]] = (
         "id",
         "name",
@@ -285,13 +288,13 @@ class MetafoldSimulator(Simulator):
         selected = [job for job in jobs if all(term.matches(job.payload) for term in terms)]
         if sort is not None:
             selected = sort_by(selected, sort)
-        return json_response([job.payload for job in selected])
+        return json_response([self.wire(job.payload) for job in selected])
 
     async def get_job(self, request: web.Request) -> web.Response:
         job_id = request.match_info["job_id"]
         for job in self._jobs_of(request.match_info["project_id"]):
             if job.payload["id"] == job_id:
-                return json_response(job.payload)
+                return json_response(self.wire(job.payload))
         raise NotFound(f"job {job_id} not found")
 
     def _jobs_of(self, project: str) -> list[SimJob]:

@@ -211,13 +211,14 @@ class WorkflowSimulator(Simulator):
         skip = int_param(request.query, "skip", 0, minimum=0)
         limit = int_param(request.query, "limit", DEFAULT_LIMIT, minimum=1)
         page = self.dataset[None][skip : skip + limit]
-        return json_response([job.payload for job in page])
+        return json_response([self.wire(job.payload) for job in page])
 
     async def get_job(self, request: web.Request) -> web.Response:
         job_id = request.match_info["job_id"]
         for job in self.dataset[None]:
             if job.payload["jobId"] == job_id:
-                return json_response(job.payload)
+                body = self.wire(job.payload)
+                return json_response([body] if self.quirks.single_as_array else body)
         raise NotFound(f"No job with id {job_id}.")
 
 

@@ -12,12 +12,19 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+)
 
 from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment, safe_message
 from resolvers.config import SourceConfig
@@ -45,7 +52,62 @@ def _as_utc(value: datetime) -> datetime:
         raise ValueError("datetime out of range") from None
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+# RFC 1123, as Metafold's official SDKs say its API sends dates: "Mon, 01 Jan 2024 00:00:00 GMT".
+_RFC1123 = re.compile(
+    r"^[A-Za-z]{3}, (\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC|[+-]\d{4})$"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _rfc1123(match: re.Match[str]) -> datetime:
+    # Parsed by hand: email.utils reads years below 100 as 19xx/20xx, so Go's zero time
+    # (year 1) would become 2001.
+    day, month, year, hour, minute, second, zone = match.groups()
+    if month.lower() not in _MONTHS:
+        raise ValueError("not an RFC 1123 month")
+    offset = timedelta(0)
+    if zone[0] in "+-":
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        offset = -offset if zone[0] == "-" else offset
+    moment = datetime(
+        int(year), _MONTHS.index(month.lower()) + 1, int(day),
+        int(hour), int(minute), int(second), tzinfo=timezone(offset),
+    )  # fmt: skip
+    return moment
+
+
+# Epoch numbers at or above this are milliseconds (as pydantic decides), below it seconds.
+_MILLIS_FROM = 2 * 10**10
+
+
+def upstream_datetime(value: Any) -> Any:
+    """Normalise every date form the platforms' docs and SDKs use before pydantic parses it:
+    RFC 1123 strings and epoch milliseconds become datetimes; ISO 8601 (with or without an
+    offset or fraction) passes through; anything else is left for pydantic to reject."""
+    match = _RFC1123.match(value.strip()) if isinstance(value, str) else None
+    if match is not None:
+        return _rfc1123(match)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) >= _MILLIS_FROM else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("epoch time out of range") from None
+    return value
+
+
+def _absent_if_year_one(value: datetime | None) -> datetime | None:
+    # Go's zero time (0001-01-01T00:00:00Z), in any form, means "not set".
+    return None if value is None or value.year == 1 else value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(upstream_datetime), AfterValidator(_as_utc)]
+# A date that may be absent: null, missing, or Go's zero time in any of the forms above.
+OptionalUtcDateTime = Annotated[
+    datetime | None,
+    BeforeValidator(upstream_datetime),
+    AfterValidator(lambda v: None if v is None else _absent_if_year_one(_as_utc(v))),
+]
 
 
 class PayloadModel(BaseModel):

@@ -19,6 +19,7 @@ from resolvers.paging import (
 )
 from resolvers.providers.base import (
     ListQuery,
+    OptionalUtcDateTime,
     PayloadModel,
     ProviderAdapter,
     Pushdown,
@@ -44,8 +45,8 @@ METAFOLD_STATUS: dict[str, JobStatus] = {
 class MetafoldAsset(PayloadModel):
     id: str
     size: int | None = None
-    created: UtcDateTime | None = None
-    modified: UtcDateTime | None = None
+    created: OptionalUtcDateTime = None
+    modified: OptionalUtcDateTime = None
     checksum: str | None = None
     filename: str | None = None
 
@@ -57,19 +58,20 @@ class MetafoldAssetsAndParams(PayloadModel):
 
 class MetafoldJobPayload(PayloadModel):
     id: str
-    name: str | None
+    # The official SDK treats name, error, project_id and workflow_id as optional keys.
+    name: str | None = None
     type: str
     state: str
     created: UtcDateTime
     # Documented as required, but a job that has not started or finished has no such time.
-    started: UtcDateTime | None = None
-    finished: UtcDateTime | None = None
-    error: str | None
+    started: OptionalUtcDateTime = None
+    finished: OptionalUtcDateTime = None
+    error: str | None = None
     inputs: MetafoldAssetsAndParams
     outputs: MetafoldAssetsAndParams
     needs: list[str]
-    project_id: str
-    workflow_id: str | None
+    project_id: str | None = None
+    workflow_id: str | None = None
 
 
 _JOB_ARRAY = TypeAdapter(list[MetafoldJobPayload])

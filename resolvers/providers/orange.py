@@ -19,6 +19,7 @@ from resolvers.paging import (
 )
 from resolvers.providers.base import (
     ListQuery,
+    OptionalUtcDateTime,
     PayloadModel,
     ProviderAdapter,
     Pushdown,
@@ -54,8 +55,8 @@ class OrangeJobPayload(PayloadModel):
     created_date: UtcDateTime = Field(alias="createdDate")
     description: str | None = None
     requester_id: str | None = Field(default=None, alias="requesterId")
-    start_processing_date: UtcDateTime | None = Field(default=None, alias="startProcessingDate")
-    end_processing_date: UtcDateTime | None = Field(default=None, alias="endProcessingDate")
+    start_processing_date: OptionalUtcDateTime = Field(default=None, alias="startProcessingDate")
+    end_processing_date: OptionalUtcDateTime = Field(default=None, alias="endProcessingDate")
     messages: list[OrangeMessage] = Field(default_factory=list)
 
 

@@ -21,12 +21,12 @@ from resolvers.paging import (
 )
 from resolvers.providers.base import (
     ListQuery,
+    OptionalUtcDateTime,
     PayloadModel,
     ProviderAdapter,
     Pushdown,
     RawJob,
     RawJobList,
-    UtcDateTime,
     json_error_fields,
 )
 
@@ -72,10 +72,10 @@ class WorkflowStep(PayloadModel):
     step_description: str | None = Field(default=None, alias="stepDescription")
     step_type: str | None = Field(default=None, alias="stepType")
     connection_type: str | None = Field(default=None, alias="connectionType")
-    started: UtcDateTime | None = None
-    completed: UtcDateTime | None = None
-    updated: UtcDateTime | None = None
-    cancelled: UtcDateTime | None = None
+    started: OptionalUtcDateTime = None
+    completed: OptionalUtcDateTime = None
+    updated: OptionalUtcDateTime = None
+    cancelled: OptionalUtcDateTime = None
     time_events: dict[str, Any] | None = Field(default=None, alias="timeEvents")
     note: str | None = None
     note_resource_filenames: list[str] | None = Field(default=None, alias="noteResourceFilenames")
@@ -98,9 +98,9 @@ class WorkflowMetadata(PayloadModel):
     workflow_version_id: str | None = Field(default=None, alias="workflowVersionId")
     job_title: str | None = Field(default=None, alias="jobTitle")
     metadata: dict[str, Any] | None = None
-    created: UtcDateTime | None = None
-    updated: UtcDateTime | None = None
-    modified: UtcDateTime | None = None
+    created: OptionalUtcDateTime = None
+    updated: OptionalUtcDateTime = None
+    modified: OptionalUtcDateTime = None
     status: str | None = None
     user_id: str | None = Field(default=None, alias="userId")
     current_step: WorkflowCurrentStep | None = Field(default=None, alias="currentStep")
@@ -122,10 +122,12 @@ class WorkflowJobPayload(PayloadModel):
 
 
 _JOB_ARRAY = TypeAdapter(list[WorkflowJobPayload])
+# The single-job routes are documented with an array of one job as the body; accept both.
+_ONE_JOB = TypeAdapter(WorkflowJobPayload | list[WorkflowJobPayload])
 
 
 class _WorkflowCreatedMetadata(PayloadModel):
-    created: UtcDateTime | None = None
+    created: OptionalUtcDateTime = None
 
 
 class _WorkflowCreated(PayloadModel):
@@ -171,11 +173,21 @@ class WorkflowAdapter(ProviderAdapter):
     ) -> dict[str, Job]:
         self.check_project(project)
         unique = list(dict.fromkeys(check_path_segment(i, "job id") for i in ids))
-        payloads = await asyncio.gather(
-            *(self.fetch_one(http, WorkflowJobPayload, JOB_PATH, {"job": i}) for i in unique)
-        )
-        jobs = (self.to_job(p) for p in payloads if p is not None)
+        answers = await asyncio.gather(*(self._fetch_single(http, i) for i in unique))
+        payloads: list[WorkflowJobPayload] = []
+        for answer in answers:
+            if isinstance(answer, list):
+                payloads.extend(answer)
+            elif answer is not None:
+                payloads.append(answer)
+        jobs = (self.to_job(p) for p in payloads)
         return {job.native_id: job for job in jobs if job.native_id in unique}
+
+    async def _fetch_single(
+        self, http: UpstreamSession, job_id: str
+    ) -> WorkflowJobPayload | list[WorkflowJobPayload] | None:
+        one: TypeAdapter[WorkflowJobPayload | list[WorkflowJobPayload]] = _ONE_JOB
+        return await self.fetch_one(http, one, JOB_PATH, {"job": job_id})
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         # Undocumented: the service sends RFC 7807 problem details; other usual keys too.
