@@ -28,6 +28,11 @@ class Quirks:
     # Single-job GETs answer an array of one job (the workflow API documents this shape).
     single_as_array: bool = False
 
+    @property
+    def reshapes_payloads(self) -> bool:
+        """Whether any switch changes a job payload on the wire."""
+        return self.date_format != "iso" or self.omit_optional
+
     def update(self, values: dict[str, Any]) -> None:
         """Set switches from JSON; an unknown switch or a bad value is a ValueError."""
         known = {f.name: f for f in fields(self)}

@@ -69,11 +69,10 @@ def _rfc1123(match: re.Match[str]) -> datetime:
     if zone[0] in "+-":
         offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
         offset = -offset if zone[0] == "-" else offset
-    moment = datetime(
+    return datetime(
         int(year), _MONTHS.index(month.lower()) + 1, int(day),
         int(hour), int(minute), int(second), tzinfo=timezone(offset),
     )  # fmt: skip
-    return moment
 
 
 # Epoch numbers at or above this are milliseconds (as pydantic decides), below it seconds.
@@ -96,9 +95,9 @@ def upstream_datetime(value: Any) -> Any:
     return value
 
 
-def _absent_if_year_one(value: datetime | None) -> datetime | None:
+def _utc_unless_go_zero(value: datetime | None) -> datetime | None:
     # Go's zero time (0001-01-01T00:00:00Z), in any form, means "not set".
-    return None if value is None or value.year == 1 else value
+    return None if value is None or value.year == 1 else _as_utc(value)
 
 
 UtcDateTime = Annotated[datetime, BeforeValidator(upstream_datetime), AfterValidator(_as_utc)]
@@ -106,7 +105,7 @@ UtcDateTime = Annotated[datetime, BeforeValidator(upstream_datetime), AfterValid
 OptionalUtcDateTime = Annotated[
     datetime | None,
     BeforeValidator(upstream_datetime),
-    AfterValidator(lambda v: None if v is None else _absent_if_year_one(_as_utc(v))),
+    AfterValidator(_utc_unless_go_zero),
 ]
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
@@ -21,6 +20,7 @@ from resolvers.paging import (
 )
 from resolvers.providers.base import (
     ListQuery,
+    OptionalUtcDateTime,
     PayloadModel,
     ProviderAdapter,
     Pushdown,
@@ -38,12 +38,8 @@ MAX_LIMIT = 1000
 _INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
 
 
-def _absent_if_go_zero(value: datetime | None) -> datetime | None:
-    # Go serializes an unset time.Time as 0001-01-01T00:00:00Z.
-    return None if value is None or value.year == 1 else value
-
-
-GoTime = Annotated[UtcDateTime | None, AfterValidator(_absent_if_go_zero)]
+# Go serializes an unset time.Time as 0001-01-01T00:00:00Z: absent, like null.
+GoTime = OptionalUtcDateTime
 
 
 class EdgeImpulseUser(PayloadModel):
