@@ -63,8 +63,9 @@ async def load_page(
         low = max(low, high - args.last)
     assert high is not None
     high = max(high, low)
-    # Without a reported total, one extra item tells whether a next page exists.
-    lookahead = 0 if adapter.reports_total or high == args.before else 1
+    trusted = adapter.trusts_total(query)
+    # Without a total to believe, one extra item tells whether a next page exists.
+    lookahead = 0 if trusted or high == args.before else 1
     try:
         result = await adapter.fetch_window(http, query, PageWindow(low, high + lookahead))
     except WindowOutOfReach as exc:
@@ -72,19 +73,21 @@ async def load_page(
             f"cursor position is beyond what the upstream can page to: {exc}"
         ) from None
     jobs = result.items[: high - low]
+    total = result.trusted_total if trusted else None
     if args.before is not None and high == args.before:
         has_next = True
-    elif result.total is not None:
-        has_next = high < result.total
+    elif total is not None:
+        has_next = high < total
+    elif result.end is not None:
+        has_next = high < result.end
     else:
         has_next = len(result.items) > high - low
-    return ConnectionPage(low, jobs, has_next, low > 0, result.total)
+    return ConnectionPage(low, jobs, has_next, low > 0, total)
 
 
 async def load_total(
     adapter: ProviderAdapter, http: UpstreamSession, query: ListQuery
 ) -> int | None:
-    """The sequence's length where the upstream reports it; None where only a scan would tell."""
-    if not adapter.reports_total:
-        return None
-    return await adapter.length(http, query)
+    """The sequence's length where the upstream reports one that holds; None where only a
+    scan would tell."""
+    return await adapter.verified_total(http, query)

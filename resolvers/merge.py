@@ -286,8 +286,8 @@ class StreamReader:
             raise BadUserInput(
                 f"cursor position is beyond what {stream.source} can page to: {exc}"
             ) from None
-        if result.total is not None:
-            self.known_length = result.total
+        if stream.adapter.trusts_total(stream.query) and result.trusted_total is not None:
+            self.known_length = result.trusted_total
         self._check_sorted(result.items)
         return result.items
 
@@ -322,16 +322,18 @@ class StreamReader:
             window = PageWindow(start, stop)
             result = await adapter.fetch_raw_window(self.http, stream.query, window)
             jobs.extend(result.items)
-            if result.total is not None and result.total > ceiling:
-                raise self._ceiling_error(result.total)
+            total = result.trusted_total if adapter.trusts_total(stream.query) else None
+            if total is not None and total > ceiling:
+                raise self._ceiling_error(total)
             if len(jobs) > ceiling:
                 raise self._ceiling_error(None)
+            # The fill follows short pages up, so a short window is the proven end.
             ended = len(result.items) < stop - start
-            if ended or (result.total is not None and len(jobs) >= result.total):
+            if ended or (total is not None and len(jobs) >= total):
                 break
             start = stop
             # With a reported total the rest is known: fetch it in one (parallel) window.
-            size = result.total - start if result.total is not None else size * 2
+            size = total - start if total is not None else size * 2
         remember_length(adapter, stream.query, len(jobs))
         order = self.order
         return sorted(jobs, key=lambda raw: time_key(raw.created_at, order))

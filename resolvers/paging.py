@@ -111,18 +111,34 @@ class WindowResult(Generic[T]):
     window: PageWindow
     items: list[T]
     total: int | None
-    # Where the sequence was seen to end (a total, or a final short page); exact whenever
-    # the window starts inside the sequence, else only an upper bound.
+    # Where the sequence was proven to end (a total, an empty page, a whole list, or a page
+    # shorter than the source's known page size); exact whenever the window starts inside
+    # the sequence, else only an upper bound.
     end: int | None
     requests: int
     # Largest page a server returned while more items existed: its hidden cap.
     observed_cap: int | None
+    # Largest page any request returned: the source can send at least this many at once.
+    largest_page: int = 0
+
+    @property
+    def trusted_total(self) -> int | None:
+        """The reported total, unless the items contradict it (the list ended before it)."""
+        if self.total is None or (self.end is not None and self.end < self.total):
+            return None
+        return self.total
 
     def map(self, convert: Callable[[T], U]) -> WindowResult[U]:
         """The same window with each item converted."""
         items = [convert(item) for item in self.items]
         return WindowResult(
-            self.window, items, self.total, self.end, self.requests, self.observed_cap
+            self.window,
+            items,
+            self.total,
+            self.end,
+            self.requests,
+            self.observed_cap,
+            self.largest_page,
         )
 
 
@@ -184,60 +200,90 @@ def plan_whole_list(window: PageWindow) -> list[PageRequest]:
     return [WholeListRequest()] if window.size else []
 
 
+def _min_end(end: int | None, at: int) -> int:
+    return at if end is None else min(end, at)
+
+
 async def fill_window(
     window: PageWindow,
     plan: Planner,
     fetch: Fetcher[T],
     *,
-    short_page_means_end: bool,
+    largest_page: int = 0,
     max_rounds: int = 64,
 ) -> WindowResult[T]:
     """Fetch exactly `window`'s items.
 
-    Planned requests run concurrently. A page shorter than asked either ends the sequence
-    (`short_page_means_end`, for upstreams with no total) or reveals a server cap, in which
-    case the rest of the window is planned again from the first missing position.
+    Planned requests run concurrently. A page shorter than asked is the end only when it is
+    proven: by reaching a total, by being empty, or (with no total) by being shorter than
+    `largest_page`, a page size the source has been seen to send. Otherwise it is a server
+    cap, learned as soon as any item beyond it is seen, and the rest of the window is planned
+    again from the first missing position; that follow-up proves the end if it comes back
+    empty. A total the items contradict leaves `end` below it (see `trusted_total`).
     """
     found: dict[int, T] = {}
     total: int | None = None
     end: int | None = None
     observed_cap: int | None = None
     requests = 0
+    seen_to = 0  # items exist at every position below this one
+    unproven: list[tuple[int, int]] = []  # (returned_to, count) of short pages not yet settled
+    # A short page below a total is most likely a cap: plan the follow-up by it (page-number
+    # schemes cannot ask from mid-page otherwise). Without a total the end is as likely,
+    # so the follow-up stays one request.
+    likely_cap: int | None = None
     pending = window
     for _ in range(max_rounds):
         if pending.size == 0:
             break
-        planned = plan(pending, observed_cap)
+        cap_before = observed_cap or likely_cap
+        planned = plan(pending, cap_before)
         pages = await asyncio.gather(*(fetch(r) for r in planned))
         requests += len(planned)
+        new_items = 0
         for page in pages:
             if page.total is not None:
                 total = page.total
-        new_items = 0
-        for page in pages:
+            largest_page = max(largest_page, len(page.items))
             base = page.request.start
+            if page.items:
+                seen_to = max(seen_to, base + len(page.items))
             for offset, item in enumerate(page.items):
                 index = base + offset
                 if window.start <= index < window.stop and index not in found:
                     found[index] = item
                     new_items += 1
-            returned_to = base + len(page.items)
-            asked = page.request.stop
-            if asked is not None and returned_to >= asked:
+        # A short page from an earlier round followed by more items was a server cap.
+        for returned_to, count in unproven:
+            if seen_to > returned_to:
+                observed_cap = max(observed_cap or 0, count)
+        unproven = []
+        for page in pages:
+            base, count, asked = page.request.start, len(page.items), page.request.stop
+            returned_to = base + count
+            if asked is None:
+                end = _min_end(end, returned_to)  # a whole list
+            elif returned_to >= asked or (total is not None and returned_to >= total):
                 continue
-            if asked is not None and not short_page_means_end and total is not None:
-                if returned_to < total:
-                    observed_cap = max(observed_cap or 0, len(page.items))
-                continue
-            # A whole list, or a short page from an upstream with no total: the end.
-            end = returned_to if end is None else min(end, returned_to)
+            elif count == 0:
+                end = _min_end(end, base)
+            elif seen_to > returned_to:
+                observed_cap = max(observed_cap or 0, count)
+            elif total is None and count < min(asked - base, largest_page):
+                end = _min_end(end, returned_to)
+            else:
+                # Unproven (a cap, or a total that counts more than the list holds): the next
+                # round asks from here and settles it.
+                unproven.append((returned_to, count))
+                if total is not None:
+                    likely_cap = count if likely_cap is None else min(likely_cap, count)
         if total is not None:
-            end = total if end is None else min(end, total)
+            end = _min_end(end, total)
         limit = window.stop if end is None else min(window.stop, end)
         missing = next((i for i in range(window.start, limit) if i not in found), None)
         if missing is None:
             break
-        if new_items == 0:
+        if new_items == 0 and (observed_cap or likely_cap) == cap_before:
             # The upstream claims more items than it will return: stop rather than loop.
             end = missing
             break
@@ -249,7 +295,7 @@ async def fill_window(
         contiguous.append(found[index])
     if end is None and len(contiguous) < window.size:
         end = window.start + len(contiguous)
-    return WindowResult(window, contiguous, total, end, requests, observed_cap)
+    return WindowResult(window, contiguous, total, end, requests, observed_cap, largest_page)
 
 
 async def find_end(

@@ -202,7 +202,7 @@ class EdgeImpulseSimulator(Simulator):
         if jobs is None:
             # Edge Impulse reports some failures with HTTP 200 and success: false.
             return json_response({"success": False, "error": f"Project {project} not found"})
-        page = jobs[offset : offset + limit]
+        page = jobs[offset : offset + self.quirks.page_size(limit)]
         body = {"success": True, "jobs": [job.payload for job in page], "totalJobCount": len(jobs)}
         return json_response(body)
 

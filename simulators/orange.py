@@ -182,6 +182,8 @@ class OrangeSimulator(Simulator):
             raise Unauthorized(
                 "Provide an X-API-Key header or an Authorization: Bearer token.", code=40
             )
+        if self.quirks.expired_token:
+            raise Unauthorized("The access token has expired.", code=42)
         if api_key == credentials.ORANGE_API_KEY:
             return
         if authorization == f"Bearer {credentials.ORANGE_TOKEN}":
@@ -211,7 +213,7 @@ class OrangeSimulator(Simulator):
         jobs = self._jobs_of(request.match_info["project_id"])
         selected = [job for job in jobs if not states or job.payload["state"] in states]
         selected = sort_by(selected, sort)
-        page = selected[offset : offset + min(limit, SERVER_CAP)]
+        page = selected[offset : offset + self.quirks.page_size(min(limit, SERVER_CAP))]
         headers = {"X-Total-Count": str(len(selected)), "X-Result-Count": str(len(page))}
         return json_response([job.payload for job in page], headers=headers)
 

@@ -210,7 +210,7 @@ class WorkflowSimulator(Simulator):
     async def list_jobs(self, request: web.Request) -> web.Response:
         skip = int_param(request.query, "skip", 0, minimum=0)
         limit = int_param(request.query, "limit", DEFAULT_LIMIT, minimum=1)
-        page = self.dataset[None][skip : skip + limit]
+        page = self.dataset[None][skip : skip + self.quirks.page_size(limit)]
         return json_response([self.wire(job.payload) for job in page])
 
     async def get_job(self, request: web.Request) -> web.Response:

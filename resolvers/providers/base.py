@@ -268,13 +268,16 @@ class ProviderAdapter(ABC):
     """A source's upstream, seen as ordered sequences of `Job`s."""
 
     provider: ClassVar[Provider]
-    # Whether list responses carry the sequence's total (else a short page means the end).
+    # Whether list responses carry the sequence's total (else only an empty page, or one
+    # shorter than a page size the source has sent, proves the end).
     reports_total: ClassVar[bool] = True
 
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
         # Largest page the upstream has been seen to return while more existed.
         self.learned_cap: int | None = None
+        # Largest page the upstream has ever returned: a shorter page asked for more is its end.
+        self.largest_page = 0
         # Length each whole read of a sequence last found (by query, most recent last): the
         # next whole read plans that size as one round. A planning hint, never content.
         self.scanned_lengths: dict[ListQuery, int] = {}
@@ -351,18 +354,23 @@ class ProviderAdapter(ABC):
             window,
             lambda pending, cap: self.plan(pending, cap or self.learned_cap),
             fetch,
-            short_page_means_end=not self.reports_total,
+            largest_page=self.largest_page,
         )
         if result.observed_cap is not None:
             self.learned_cap = result.observed_cap
+        self.largest_page = max(self.largest_page, result.largest_page)
         return result
 
+    def trusts_total(self, query: ListQuery) -> bool:
+        """Whether `query`'s reported total counts exactly its sequence (by default, wherever
+        the upstream reports one); an untrusted total is checked before it is believed."""
+        return self.reports_total
+
     async def length(self, http: UpstreamSession, query: ListQuery) -> int:
-        """The sequence's length: from a reported total where there is one, else by probing."""
-        if self.reports_total:
-            result = await self.fetch_window(http, query, PageWindow(0, 1))
-            if result.total is not None:
-                return result.total
+        """The sequence's length: from a reported total where it holds, else by probing."""
+        total = await self.verified_total(http, query)
+        if total is not None:
+            return total
 
         async def count_at(offset: int, limit: int) -> int:
             result = await self.fetch_window(http, query, PageWindow(offset, offset + limit))
@@ -370,6 +378,18 @@ class ProviderAdapter(ABC):
 
         length, _ = await find_end(count_at)
         return length
+
+    async def verified_total(self, http: UpstreamSession, query: ListQuery) -> int | None:
+        """The reported total where it can be believed: as reported where it is trusted, else
+        only once a job is found at its last position and none after it; None otherwise."""
+        if not self.reports_total:
+            return None
+        result = await self.fetch_window(http, query, PageWindow(0, 1))
+        total = result.trusted_total
+        if total is None or total == 0 or self.trusts_total(query):
+            return total
+        check = await self.fetch_window(http, query, PageWindow(total - 1, total + 1))
+        return total if len(check.items) == 1 else None
 
     async def get(
         self,

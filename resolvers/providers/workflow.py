@@ -32,7 +32,8 @@ from resolvers.providers.base import (
 
 LIST_PATH = "/jobs/v1/"
 JOB_PATH = "/jobs/v1/bson/{job}"
-# With no total, a page shorter than asked ends the list: never ask more than the server gives.
+# The largest page asked for: WorkfloPlus's sibling Query API caps at 100 (the REST cap is
+# undocumented, so a shorter page is followed up, not taken as the end).
 MAX_LIMIT = 100
 
 # Status words by meaning, keyed case-, space-, underscore- and hyphen-insensitively.

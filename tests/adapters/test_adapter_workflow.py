@@ -86,13 +86,29 @@ async def test_pages_send_skip_and_limit_to_the_slash_terminated_path(
     assert entry.query == (("skip", "40"), ("limit", "7"))
 
 
-async def test_a_short_page_ends_the_list(upstreams: Upstreams) -> None:
+async def test_a_short_page_is_followed_up_once_and_an_empty_page_ends_the_list(
+    upstreams: Upstreams,
+) -> None:
     total = len(upstreams.raw(P, None))
     result = await upstreams.adapter(P).fetch_window(
         upstreams.session(), ListQuery(None), PageWindow(total - 3, total + 20)
     )
     assert len(result.items) == 3
     assert result.end == total and result.total is None
+    assert result.requests == 2
+
+
+async def test_a_short_page_below_a_page_size_already_seen_ends_the_list(
+    upstreams: Upstreams,
+) -> None:
+    total = len(upstreams.raw(P, None))
+    adapter = upstreams.adapter(P)
+    await adapter.fetch_window(upstreams.session(), ListQuery(None), PageWindow(0, 50))
+    result = await adapter.fetch_window(
+        upstreams.session(), ListQuery(None), PageWindow(total - 3, total + 20)
+    )
+    assert len(result.items) == 3
+    assert result.end == total
     assert result.requests == 1
 
 

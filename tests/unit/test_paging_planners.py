@@ -64,26 +64,70 @@ windows = st.integers(0, 700).flatmap(
 def test_offset_fill_returns_exactly_the_window_under_any_server_cap(size, cap, bounds) -> None:
     upstream = ModelUpstream(size, cap)
     window = PageWindow(*bounds)
-    result = run(
-        fill_window(window, offset_planner(100), upstream.fetch, short_page_means_end=False)
-    )
+    result = run(fill_window(window, offset_planner(100), upstream.fetch))
     assert result.items == list(range(window.start, min(window.stop, size)))
     assert result.total == (size if window.size else None)
 
 
 @settings(max_examples=300, deadline=None)
 @given(size=st.integers(0, 600), bounds=windows)
-def test_offset_fill_without_total_treats_short_page_as_end(size, bounds) -> None:
+def test_offset_fill_without_total_finds_the_end(size, bounds) -> None:
     upstream = ModelUpstream(size, reports_total=False)
     window = PageWindow(*bounds)
-    result = run(
-        fill_window(window, offset_planner(100), upstream.fetch, short_page_means_end=True)
-    )
+    result = run(fill_window(window, offset_planner(100), upstream.fetch))
     assert result.items == list(range(window.start, min(window.stop, size)))
     assert result.total is None
     if window.size and window.stop > size:
         # Exact when the window starts inside the sequence; otherwise an upper bound.
         assert result.end == size if window.start <= size else result.end == window.start
+
+
+def planned_requests(window: PageWindow, page: int) -> int:
+    """The requests one concurrent round over the window makes when the cap is known."""
+    return len(plan_offset_requests(window, page))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    size=st.integers(0, 600),
+    cap=st.one_of(st.none(), st.integers(1, 120)),
+    known=st.booleans(),
+    bounds=windows,
+)
+def test_a_short_page_without_a_total_never_ends_the_list_unproven(
+    size, cap, known, bounds
+) -> None:
+    upstream = ModelUpstream(size, cap, reports_total=False)
+    window = PageWindow(*bounds)
+    served = min(100, cap or 100)
+    # A source whose page size was learned earlier, or one seen for the first time.
+    learned = served if known else 0
+    planner = (lambda w, c: plan_offset_requests(w, c or served)) if known else offset_planner(100)
+    result = run(fill_window(window, planner, upstream.fetch, largest_page=learned))
+    assert result.items == list(range(window.start, min(window.stop, size)))
+    if window.size and window.start <= size and window.stop > size:
+        assert result.end == size
+    # At most one request more than the optimum per end of the list, once the cap is known.
+    if known and window.size:
+        assert result.requests <= planned_requests(window, served) + 1
+
+
+def test_a_capped_list_without_a_total_is_followed_past_its_first_short_page() -> None:
+    upstream = ModelUpstream(263, cap=50, reports_total=False)
+    result = run(fill_window(PageWindow(0, 101), offset_planner(100), upstream.fetch))
+    assert result.items == list(range(101))
+    assert result.observed_cap == 50
+    assert result.end is None
+
+
+def test_a_short_page_below_a_known_page_size_proves_the_end() -> None:
+    upstream = ModelUpstream(30, reports_total=False)
+    result = run(
+        fill_window(PageWindow(0, 101), offset_planner(100), upstream.fetch, largest_page=100)
+    )
+    assert result.items == list(range(30))
+    assert result.end == 30
+    assert upstream.calls == [OffsetRequest(0, 100), OffsetRequest(100, 1)]
 
 
 @settings(max_examples=300, deadline=None)
@@ -96,7 +140,6 @@ def test_page_number_fill_returns_exactly_the_window(size, bounds) -> None:
             window,
             lambda w, _cap: plan_page_number_requests(w),
             upstream.fetch,
-            short_page_means_end=False,
         )
     )
     assert result.items == list(range(window.start, min(window.stop, size)))
@@ -141,11 +184,7 @@ def test_offset_plan_splits_by_the_learned_cap() -> None:
 
 def test_capped_offset_upstream_is_learned_within_one_fill() -> None:
     upstream = ModelUpstream(1000, cap=50)
-    result = run(
-        fill_window(
-            PageWindow(0, 100), offset_planner(100), upstream.fetch, short_page_means_end=False
-        )
-    )
+    result = run(fill_window(PageWindow(0, 100), offset_planner(100), upstream.fetch))
     assert result.items == list(range(100))
     assert result.observed_cap == 50
     assert upstream.calls == [OffsetRequest(0, 100), OffsetRequest(50, 50)]
@@ -158,7 +197,6 @@ def test_whole_list_is_one_request_whatever_the_window() -> None:
             PageWindow(10, 20),
             lambda w, _c: plan_whole_list(w),
             upstream.fetch,
-            short_page_means_end=True,
         )
     )
     assert result.items == list(range(10, 20))
@@ -173,11 +211,7 @@ def test_an_upstream_that_lies_about_its_total_does_not_loop_forever() -> None:
             return UpstreamPage(request, page.items, 10_000)
 
     upstream = Liar(30)
-    result = run(
-        fill_window(
-            PageWindow(0, 100), offset_planner(100), upstream.fetch, short_page_means_end=False
-        )
-    )
+    result = run(fill_window(PageWindow(0, 100), offset_planner(100), upstream.fetch))
     assert result.items == list(range(30))
     assert len(upstream.calls) <= 4
 
@@ -193,3 +227,32 @@ def test_find_end_finds_the_length_in_logarithmic_probes(size, probe) -> None:
     length, probes = run(find_end(count_at, probe))
     assert length == size
     assert probes <= 2 * (size // probe + 1).bit_length() + 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(0, 3000), cap=st.integers(1, 120), bounds=windows)
+def test_page_number_fill_is_exact_under_a_per_page_cap_it_was_never_told(
+    size, cap, bounds
+) -> None:
+    upstream = ModelUpstream(size, cap)
+    window = PageWindow(*bounds)
+    result = run(
+        fill_window(window, lambda w, c: plan_page_number_requests(w, c or 1000), upstream.fetch)
+    )
+    assert result.items == list(range(window.start, min(window.stop, size)))
+    assert result.trusted_total == (size if window.size else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(0, 600), extra=st.integers(1, 500), bounds=windows)
+def test_a_total_larger_than_the_list_is_not_trusted_once_contradicted(size, extra, bounds) -> None:
+    class Overcounting(ModelUpstream):
+        async def fetch(self, request: PageRequest) -> UpstreamPage[int]:
+            page = await super().fetch(request)
+            return UpstreamPage(request, page.items, size + extra)
+
+    window = PageWindow(*bounds)
+    result = run(fill_window(window, offset_planner(100), Overcounting(size).fetch))
+    assert result.items == list(range(window.start, min(window.stop, size)))
+    if window.size and window.start < size < window.stop:
+        assert result.trusted_total is None
