@@ -34,6 +34,7 @@ from resolvers.resilience import (
     Deadline,
     ResponseCache,
     RetryPolicy,
+    Throttle,
     credential_identity,
     parse_retry_after,
 )
@@ -84,6 +85,7 @@ class SourceRuntime:
     semaphore: asyncio.Semaphore
     retry: RetryPolicy
     breaker: CircuitBreaker
+    throttle: Throttle
     credentials: str
     cache: ResponseCache[UpstreamResponse] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +147,9 @@ class UpstreamClient:
                 retry=RetryPolicy(max_retries=source.max_retries),
                 breaker=CircuitBreaker(
                     source.breaker_failures, source.breaker_cooldown_s, clock=clock
+                ),
+                throttle=Throttle(
+                    source.throttle_cooldown_s, source.throttle_max_cooldown_s, clock=clock
                 ),
                 credentials=credential_identity(credentials),
                 cache=cache,
@@ -211,6 +216,15 @@ class UpstreamClient:
                 if self._observer is not None:
                     self._observer.cache_hit(source)
                 return cached
+        cooling = runtime.throttle.remaining()
+        if cooling > 0:
+            raise self._error(
+                runtime,
+                f"rate limited by the upstream; try again in {cooling:.1f}s",
+                ErrorCode.UPSTREAM_RATE_LIMITED,
+                status=429,
+                retry_after=round(cooling, 3),
+            )
         breaker = runtime.breaker
         if not breaker.allow():
             raise self._error(
@@ -242,8 +256,12 @@ class UpstreamClient:
         retry = 0
         while True:
             try:
-                return await self._attempt(runtime, url, deadline, describe_error)
+                response = await self._attempt(runtime, url, deadline, describe_error)
+                runtime.throttle.answered()
+                return response
             except _AttemptFailed as failed:
+                if failed.error.upstream_status == 429:
+                    self._cool_down(runtime, failed)
                 if not failed.retryable:
                     raise
                 delay = runtime.retry.delay_before_retry(
@@ -253,6 +271,16 @@ class UpstreamClient:
                     raise
             await asyncio.sleep(delay)
             retry += 1
+
+    def _cool_down(self, runtime: SourceRuntime, failed: _AttemptFailed) -> None:
+        """Start the source's cool-down; a 429 that does not say when to return is not
+        retried, and its caller is told how long the cool-down lasts."""
+        error = failed.error
+        cool = runtime.throttle.throttled(error.retry_after_s)
+        if error.retry_after_s is None:
+            failed.retryable = False
+            error.retry_after_s = round(cool, 3)
+            error.extra["retryAfter"] = error.retry_after_s
 
     async def _attempt(
         self,

@@ -92,6 +92,9 @@ class SourceConfig(_Strict):
     cache_ttl_s: float = Field(default=0.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    # After a 429 without Retry-After: the first cool-down, doubling while 429s go on.
+    throttle_cooldown_s: float = Field(default=1.0, gt=0, le=600)
+    throttle_max_cooldown_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("name")
     @classmethod

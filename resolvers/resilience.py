@@ -105,6 +105,40 @@ class RetryPolicy:
         return delay
 
 
+class Throttle:
+    """A source that answered 429 cools down: until then every caller is told to come back
+    (with how long), rather than each retrying into the same limit.
+
+    The cool-down is the upstream's `Retry-After` where it sends one, else `base_s`,
+    doubling with each throttled answer in a row up to `max_s` (ModelArts' APIG.0308 quotas
+    are per minute and say nothing of when to return)."""
+
+    def __init__(self, base_s: float, max_s: float, clock: Clock = time.monotonic) -> None:
+        self.base_s = base_s
+        self.max_s = max_s
+        self._clock = clock
+        self._until = 0.0
+        self._strikes = 0
+
+    def remaining(self) -> float:
+        """Seconds of cool-down left (0 when the source may be asked)."""
+        return max(0.0, self._until - self._clock())
+
+    def throttled(self, retry_after_s: float | None) -> float:
+        """Record a 429; returns the cool-down it starts."""
+        if retry_after_s is not None:
+            cool = min(max(retry_after_s, 0.0), self.max_s)
+        else:
+            cool = min(self.base_s * 2.0**self._strikes, self.max_s)
+        self._strikes += 1
+        self._until = max(self._until, self._clock() + cool)
+        return cool
+
+    def answered(self) -> None:
+        """A request got through: the next 429 starts from the base cool-down again."""
+        self._strikes = 0
+
+
 class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"

@@ -197,7 +197,8 @@ async def apply_fault(
         return render_error(fault.status or 500, "Simulated failure"), True
     if kind == "rate_limit":
         response = render_error(429, "Too many requests, retry later")
-        response.headers["Retry-After"] = fault.retry_after or "1"
+        if fault.retry_after:  # "" sends none, as ModelArts' API gateway does
+            response.headers["Retry-After"] = fault.retry_after
         return response, True
     if kind == "html_502":
         return web.Response(status=502, body=HTML_502, content_type="text/html"), True

@@ -282,7 +282,7 @@ class MetafoldSimulator(Simulator):
         return json_response({"code": status, "name": name, "description": message}, status=status)
 
     async def list_jobs(self, request: web.Request) -> web.Response:
-        terms = parse_query(single(request.query, "q"))
+        terms = parse_query(single(request.query, "q"), self.quirks.literal_star_in_quotes)
         sort = _parse_sort(single(request.query, "sort"))
         jobs = self._jobs_of(request.match_info["project_id"])
         selected = [job for job in jobs if all(term.matches(job.payload) for term in terms)]
@@ -345,8 +345,11 @@ class SearchTerm:
     negated: bool
 
     @classmethod
-    def of(cls, field_name: str, value: str, negated: bool) -> SearchTerm:
-        regex = ".*".join(re.escape(part) for part in value.split("*"))
+    def of(
+        cls, field_name: str, value: str, negated: bool, *, wildcards: bool = True
+    ) -> SearchTerm:
+        parts = value.split("*") if wildcards else [value]
+        regex = ".*".join(re.escape(part) for part in parts)
         return cls(field_name, re.compile(regex, re.IGNORECASE | re.DOTALL), negated)
 
     def matches(self, payload: dict[str, Any]) -> bool:
@@ -358,8 +361,9 @@ class SearchTerm:
 _TERM = re.compile(r'(!?)([A-Za-z_]+):("(?:[^"\\]|\\.)*"|[^\s"]+)')
 
 
-def parse_query(raw: str | None) -> list[SearchTerm]:
-    """Parse `q`: terms joined by ` AND `; raises BadRequest on anything else."""
+def parse_query(raw: str | None, literal_star_in_quotes: bool = False) -> list[SearchTerm]:
+    """Parse `q`: terms joined by ` AND `; raises BadRequest on anything else. With
+    `literal_star_in_quotes`, `*` inside double quotes is a plain character."""
     if raw is None or not raw.strip():
         return []
     terms: list[SearchTerm] = []
@@ -373,9 +377,11 @@ def parse_query(raw: str | None) -> list[SearchTerm]:
         if field_name not in SEARCH_FIELDS:
             allowed = ", ".join(SEARCH_FIELDS)
             raise BadRequest(f"cannot search on field {field_name!r}; use {allowed}")
-        if value.startswith('"'):
+        quoted = value.startswith('"')
+        if quoted:
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        terms.append(SearchTerm.of(field_name, value, bool(negation)))
+        wildcards = not (quoted and literal_star_in_quotes)
+        terms.append(SearchTerm.of(field_name, value, bool(negation), wildcards=wildcards))
         position = match.end()
         if position == len(text):
             return terms

@@ -9,6 +9,7 @@ Errors are `{is_success: false, error_code: "ModelArts.xxxx", error_message}`.
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -52,6 +53,8 @@ ERROR_CODES = {
     429: "ModelArts.0112",
 }
 SERVER_ERROR_CODE = "ModelArts.0001"
+# What Huawei's API gateway answers itself: bad or expired token, throttling (per minute).
+GATEWAY_CODES = {401: "APIGW.0301", 429: "APIG.0308"}
 
 # status code -> (phase, weight). Codes and meanings from the ModelArts job status table.
 STATUSES: dict[int, tuple[Phase, float]] = {
@@ -201,12 +204,17 @@ class ModelArtsSimulator(Simulator):
         token = request.headers.get("X-Auth-Token")
         if token is None:
             raise Unauthorized("The X-Auth-Token header is missing.")
-        if token != credentials.MODELARTS_TOKEN:
+        if token != credentials.MODELARTS_TOKEN or self.quirks.expired_token:
             raise Unauthorized("The IAM token is invalid or has expired.")
 
     def error_response(
         self, status: int, message: str, code: str | int | None = None
     ) -> web.Response:
+        if self.quirks.gateway_errors and status in GATEWAY_CODES:
+            # Refused by Huawei's API gateway before ModelArts sees the request.
+            gateway = {"error_msg": message, "error_code": GATEWAY_CODES[status],
+                       "request_id": uuid.uuid4().hex}  # fmt: skip
+            return json_response(gateway, status=status)
         error_code = str(code) if code is not None else ERROR_CODES.get(status, SERVER_ERROR_CODE)
         body = {"is_success": False, "error_message": message, "error_code": error_code}
         return json_response(body, status=status)
@@ -229,9 +237,10 @@ class ModelArtsSimulator(Simulator):
         if project not in self.dataset:
             raise NotFound(f"Project {project} does not exist.")
         needle = search.lower()
+        visible = self.project_jobs(project, workspace)
         selected = [
             job
-            for job in self.project_jobs(project, workspace)
+            for job in visible
             if (status is None or job.payload["status"] == status)
             and needle in job.payload["job_name"].lower()
         ]
@@ -240,9 +249,12 @@ class ModelArtsSimulator(Simulator):
         body = {
             "is_success": True,
             "quotas": QUOTAS,
-            "job_total_count": len(selected),
+            # The docs leave open whether this counts the filtered jobs or all of them.
+            "job_total_count": len(visible if self.quirks.unfiltered_total else selected),
             "job_count_limit": max(0, QUOTAS - len(self.dataset[project])),
-            "jobs": [job.payload for job in selected[start : start + per_page]],
+            "jobs": [
+                job.payload for job in selected[start : start + self.quirks.page_size(per_page)]
+            ],
         }
         return json_response(body)
 

@@ -27,6 +27,17 @@ class Quirks:
     omit_optional: bool = False
     # Single-job GETs answer an array of one job (the workflow API documents this shape).
     single_as_array: bool = False
+    # A server cap on page size below the documented one (None: only the documented cap).
+    cap: int | None = None
+    # ModelArts' job_total_count counts every job, not only those matching the filters.
+    unfiltered_total: bool = False
+    # ModelArts: 401 and 429 answered by Huawei's API gateway ({error_msg, error_code
+    # APIGW.0301 / APIG.0308, request_id}) instead of ModelArts itself.
+    gateway_errors: bool = False
+    # Metafold: `*` inside a double-quoted `q` value is a literal star, not a wildcard.
+    literal_star_in_quotes: bool = False
+    # Every credential is refused as expired (Orange code 42; ModelArts APIGW.0301).
+    expired_token: bool = False
 
     @property
     def reshapes_payloads(self) -> bool:
@@ -41,9 +52,16 @@ class Quirks:
                 raise ValueError(f"unknown quirk {name!r}; expected one of {', '.join(known)}")
             if name == "date_format" and value not in DATE_FORMATS:
                 raise ValueError(f"date_format must be one of {', '.join(DATE_FORMATS)}")
-            if name != "date_format" and not isinstance(value, bool):
+            if name == "cap":
+                if value is not None and (type(value) is not int or value < 1):
+                    raise ValueError("cap must be a positive integer or null")
+            elif name != "date_format" and not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false")
             setattr(self, name, value)
+
+    def page_size(self, asked: int) -> int:
+        """How many items a page asked for `asked` may hold under the cap switch."""
+        return asked if self.cap is None else min(asked, self.cap)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

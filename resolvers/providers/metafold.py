@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -99,9 +100,8 @@ def _status_terms(statuses: frozenset[JobStatus]) -> list[str] | None:
     return [f"!state:{s}" for s, status in METAFOLD_STATUS.items() if status not in statuses]
 
 
-def _quoted(value: str) -> str:
-    """A `q` value in double quotes, with `"` and `\\` escaped by a backslash."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+# What an unquoted `q` value may hold with one meaning: ASCII letters and digits.
+_UNQUOTED_SAFE = re.compile(r"[a-z0-9]+")
 
 
 class MetafoldAdapter(ProviderAdapter):
@@ -173,11 +173,13 @@ class MetafoldAdapter(ProviderAdapter):
                 return Pushdown(ListQuery(project), ordered=True, empty=True)
             terms.extend(status_terms)
         if spec.search:
-            runs = search_runs(spec.search)
+            # Metafold matches a whole name case-insensitively with `*` for any run of
+            # characters. Whether `*` stays a wildcard inside quotes is not documented, so the
+            # term goes unquoted: its runs of letters and digits, in order, between wildcards,
+            # select a superset (the local filter narrows it).
+            runs = [w for run in search_runs(spec.search) for w in _UNQUOTED_SAFE.findall(run)]
             if runs:
-                # Metafold matches a whole name case-insensitively with `*` for any run of
-                # characters: the safe runs in order, between wildcards, select a superset.
-                terms.append(f"name:{_quoted('*' + '*'.join(runs) + '*')}")
+                terms.append(f"name:*{'*'.join(runs)}*")
         params = [("q", " AND ".join(terms))] if terms else []
         params.append(("sort", "created:-1" if order is CreatedOrder.DESC else "created:1"))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True)

@@ -93,12 +93,22 @@ _JOB_LIST = ModelArtsJobList[ModelArtsJobPayload]
 _CREATED_LIST = ModelArtsJobList[_ModelArtsCreated]
 
 
+_FILTER_PARAMS = frozenset({"status", "search_content"})
+
+
 class ModelArtsAdapter(ProviderAdapter):
     provider = Provider.MODELARTS
     reports_total = True
 
+    def trusts_total(self, query: ListQuery) -> bool:
+        # The docs leave open whether job_total_count counts only the jobs a filter selects.
+        return not any(name in _FILTER_PARAMS for name, _ in query.params)
+
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
-        return plan_page_number_requests(window)
+        # A server that caps per_page returns the first `cap` of each page: ask no more.
+        return plan_page_number_requests(
+            window, min(cap or MODELARTS_MAX_PER_PAGE, MODELARTS_MAX_PER_PAGE)
+        )
 
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
@@ -156,7 +166,10 @@ class ModelArtsAdapter(ProviderAdapter):
         return await self.scan_for_ids(http, query, wanted, MODELARTS_MAX_PER_PAGE)
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
-        return json_error_fields(body, ("error_message",), "error_code")
+        # ModelArts' own body, or its API gateway's ({error_msg, error_code, request_id}).
+        message, code = json_error_fields(body, ("error_message", "error_msg"), "error_code")
+        _, request_id = json_error_fields(body, (), "request_id")
+        return (f"{message} (request {request_id})" if request_id else message), code
 
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)
