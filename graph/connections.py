@@ -12,7 +12,7 @@ from graph.context import RequestContext
 from graph.cursors import binding_of
 from graph.selection import field_names_below
 from graph.types import Connection, Edge, PageCursor, PageCursors, PageInfo
-from resolvers.connection import ConnectionArgs, ConnectionPage, load_page, load_total
+from resolvers.connection import Anchor, ConnectionArgs, ConnectionPage, load_page, load_total
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput
@@ -82,11 +82,15 @@ async def provider_connection(
     query = build_query(adapter)
     binding = binding_of(info.field_name, adapter.source.name, query.project, query.params)
     codec = ctx.services.cursors
+    after_position, after_anchor = codec.decode_anchor(after, binding, "after")
+    before_position, before_anchor = codec.decode_anchor(before, binding, "before")
     args = ConnectionArgs(
         first=first,
-        after=codec.decode_position(after, binding, "after"),
+        after=after_position,
         last=last,
-        before=codec.decode_position(before, binding, "before"),
+        before=before_position,
+        after_anchor=after_anchor,
+        before_anchor=before_anchor,
     )
     args.check(ctx.max_page_size)
     wanted = field_names_below(info)
@@ -118,7 +122,8 @@ async def provider_connection(
         first_position = page.start
 
         def cursor_at(offset: int) -> str:
-            return codec.encode(binding, first_position + offset)
+            anchor = Anchor.of(first_position + offset, page.jobs[offset])
+            return codec.encode_anchor(binding, anchor)
 
         # A cursor is an HMAC: every edge's is signed only when `edges` is selected (else
         # only `nodes` reads these edges, and never their cursors).

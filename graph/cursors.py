@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from resolvers.connection import Anchor
 from resolvers.errors import BadUserInput
 
 CURSOR_VERSION = 1
@@ -42,7 +43,7 @@ class CursorCodec:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._key, body, hashlib.sha256).digest()[:_MAC_BYTES]
 
-    def encode(self, binding: bytes, position: int | Sequence[int]) -> str:
+    def encode(self, binding: bytes, position: int | Sequence[int | str | None]) -> str:
         body = orjson.dumps([CURSOR_VERSION, _b64(binding), position])
         return _b64(body + self._mac(body))
 
@@ -66,6 +67,29 @@ class CursorCodec:
         if cursor_binding != _b64(binding):
             raise BadUserInput(f"`{argument}` belongs to a query with other arguments")
         return position
+
+    def decode_anchor(
+        self, cursor: str | None, binding: bytes, argument: str
+    ) -> tuple[int | None, Anchor | None]:
+        """A single-sequence position and, for an edge cursor, the job it stands on."""
+        if cursor is None:
+            return None, None
+        raw = self.decode(cursor, binding, argument)
+        if type(raw) is int and raw >= -1:
+            return raw, None
+        if (
+            isinstance(raw, list)
+            and len(raw) == 3
+            and type(raw[0]) is int
+            and raw[0] >= 0
+            and isinstance(raw[1], str)
+            and (raw[2] is None or type(raw[2]) is int)
+        ):
+            return raw[0], Anchor(raw[0], raw[1], raw[2])
+        raise BadUserInput(f"`{argument}` is not a valid cursor")
+
+    def encode_anchor(self, binding: bytes, anchor: Anchor) -> str:
+        return self.encode(binding, [anchor.position, anchor.native_id, anchor.created_us])
 
     def decode_position(self, cursor: str | None, binding: bytes, argument: str) -> int | None:
         """A single-sequence position (an int >= -1), or None when no cursor was given."""

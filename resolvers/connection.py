@@ -1,26 +1,65 @@
-"""Relay connection arguments over one upstream sequence: which window to fetch, and what
-the page then knows about its neighbours."""
+"""Relay connection arguments over one upstream sequence: which window to fetch, what the page
+then knows about its neighbours, and how an edge cursor finds its place again after the list
+has changed under it.
+
+An edge cursor carries an `Anchor`: the position, id and creation time of its job. Upstream
+positions shift when jobs are created or deleted between two requests, so a page first checks
+that its cursor's job is still where the cursor says; if not, it looks for it within
+`REALIGN_REACH` positions either side: by id, or, where the list is ordered by creation time,
+by (creation time, id), which also finds the place of a job deleted since. Jobs created at the
+same instant may come back in any order, so in a list ordered by creation time each run of
+equal times is put in id order before it is cut. What cannot be re-aligned exactly is a
+STALE_CURSOR error, never a skipped or repeated job.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from resolvers.client import UpstreamSession
-from resolvers.domain import Job
-from resolvers.errors import BadUserInput
-from resolvers.paging import PageWindow, WindowOutOfReach
+from resolvers.domain import CreatedOrder, Job
+from resolvers.errors import BadUserInput, StaleCursor
+from resolvers.paging import PageWindow, WindowOutOfReach, WindowResult
 from resolvers.providers.base import ListQuery, ProviderAdapter
+
+# How far either side of its old position a cursor's job is looked for (one window read).
+REALIGN_REACH = 100
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The job an edge cursor stands on: where it was, its id, and its creation time in
+    microseconds since the epoch (None where the job has none)."""
+
+    position: int
+    native_id: str
+    created_us: int | None = None
+
+    @classmethod
+    def of(cls, position: int, job: Job) -> Anchor:
+        return cls(position, job.native_id, micros(job.created_at))
+
+
+def micros(moment: datetime | None) -> int | None:
+    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectionArgs:
     """Decoded Relay arguments: `after`/`before` are sequence positions (after may be -1,
-    meaning "before the first item")."""
+    meaning "before the first item"); an anchor, where the cursor has one, re-aligns them."""
 
     first: int | None = None
     after: int | None = None
     last: int | None = None
     before: int | None = None
+    after_anchor: Anchor | None = None
+    before_anchor: Anchor | None = None
 
     def check(self, max_page_size: int) -> None:
         for name, value in (("first", self.first), ("last", self.last)):
@@ -41,6 +80,130 @@ class ConnectionPage:
     total: int | None
 
 
+def _order_key(job: Job, order: CreatedOrder) -> tuple[int, int, str]:
+    """Ascending in the list's order: creation time (missing last), then id."""
+    created = micros(job.created_at)
+    if created is None:
+        return (1, 0, job.native_id)
+    return (0, -created if order is CreatedOrder.DESC else created, job.native_id)
+
+
+def _anchor_key(anchor: Anchor, order: CreatedOrder) -> tuple[int, int, str]:
+    if anchor.created_us is None:
+        return (1, 0, anchor.native_id)
+    signed = -anchor.created_us if order is CreatedOrder.DESC else anchor.created_us
+    return (0, signed, anchor.native_id)
+
+
+@dataclass(slots=True)
+class _Read:
+    """A contiguous run of the sequence as read: jobs at [start, start + len(jobs))."""
+
+    start: int
+    jobs: list[Job]
+    result: WindowResult[Job]
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.jobs)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the sequence ends right after these jobs."""
+        return self.result.end is not None and self.result.end <= self.stop
+
+
+@dataclass(slots=True)
+class _Sequence:
+    """One page's view of an upstream sequence: windows read once, ties put in id order."""
+
+    adapter: ProviderAdapter
+    http: UpstreamSession
+    query: ListQuery
+    order: CreatedOrder | None
+    reads: list[_Read] = field(default_factory=list)
+
+    async def read(self, start: int, stop: int) -> _Read:
+        """The jobs at [start, stop) (fewer where the sequence ends), reusing earlier reads."""
+        for done in self.reads:
+            if done.start <= start and (stop <= done.stop or done.ended):
+                offset = start - done.start
+                return _Read(start, done.jobs[offset : stop - done.start], done.result)
+        if self.order is None:
+            result = await self._fetch(start, stop)
+            read = _Read(start, list(result.items), result)
+        else:
+            read = await self._read_ordered(start, stop)
+        self.reads.append(read)
+        return read
+
+    async def _read_ordered(self, start: int, stop: int) -> _Read:
+        # One job either side shows whether a run of equal creation times crosses the edge;
+        # if one does, read on until it closes, so that the whole run is put in id order.
+        assert self.order is not None
+        margin = 1
+        while True:
+            low = max(0, start - margin)
+            result = await self._fetch(low, stop + margin)
+            jobs = _ties_by_id(list(result.items))
+            open_left = low > 0 and len(jobs) > 1 and _same_time(jobs[0], jobs[1])
+            ended = len(jobs) < stop + margin - low
+            open_right = not ended and len(jobs) > 1 and _same_time(jobs[-1], jobs[-2])
+            if not (open_left or open_right) or margin >= REALIGN_REACH:
+                # The margins themselves may hold part of a run: keep only [start, stop).
+                return _Read(start, jobs[start - low : stop - low], result)
+            margin *= 4
+
+    async def _fetch(self, start: int, stop: int) -> WindowResult[Job]:
+        try:
+            return await self.adapter.fetch_window(self.http, self.query, PageWindow(start, stop))
+        except WindowOutOfReach as exc:
+            raise BadUserInput(
+                f"cursor position is beyond what the upstream can page to: {exc}"
+            ) from None
+
+
+def _same_time(a: Job, b: Job) -> bool:
+    return a.created_at == b.created_at
+
+
+def _ties_by_id(jobs: list[Job]) -> list[Job]:
+    """Each run of equal creation times in id order (upstreams give no stable order there)."""
+    ordered: list[Job] = []
+    for _, run in itertools.groupby(jobs, key=lambda job: job.created_at):
+        ordered.extend(sorted(run, key=lambda job: job.native_id))
+    return ordered
+
+
+async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool) -> int:
+    """Where the cut a cursor stands for lies now: used as `after`, the position of the last
+    job at or before the anchor; as `before`, the position of the first job at or after it."""
+    position = anchor.position
+    here = await sequence.read(position, position + 1)
+    if here.jobs and here.jobs[0].native_id == anchor.native_id:
+        return position
+    low = max(0, position - REALIGN_REACH)
+    around = await sequence.read(low, position + REALIGN_REACH + 1)
+    for offset, job in enumerate(around.jobs):
+        if job.native_id == anchor.native_id:
+            return low + offset
+    order = sequence.order
+    if order is not None and anchor.created_us is not None:
+        # The anchor is gone: its place is where its (time, id) would sort.
+        key = _anchor_key(anchor, order)
+        keys = [_order_key(job, order) for job in around.jobs]
+        before = sum(1 for k in keys if k < key)
+        bounded_left = low == 0 or (bool(keys) and keys[0] < key)
+        bounded_right = around.ended or (bool(keys) and keys[-1] > key)
+        if bounded_left and bounded_right:
+            return low + before - 1 if as_after else low + before
+    raise StaleCursor(
+        "the list changed under this cursor: its job is gone or moved more than "
+        f"{REALIGN_REACH} places, and its place cannot be found exactly; start again from "
+        "the first page"
+    )
+
+
 async def load_page(
     adapter: ProviderAdapter,
     http: UpstreamSession,
@@ -50,8 +213,54 @@ async def load_page(
 ) -> ConnectionPage:
     """The jobs the Relay arguments select, with as few upstream requests as the scheme allows."""
     args.check(max_page_size)
-    low = 0 if args.after is None else args.after + 1
-    high: int | None = args.before
+    sequence = _Sequence(adapter, http, query, adapter.created_order(query))
+    after, before = args.after, args.before
+    anchors = [a for a in (args.after_anchor, args.before_anchor) if a is not None]
+    if anchors:
+        # One read covers the page and its cursors' jobs: where nothing moved, re-aligning
+        # costs no request.
+        low, high, lookahead = await _window(
+            adapter, http, query, args, after, before, max_page_size
+        )
+        start = min([low, *(a.position for a in anchors)])
+        stop = max([high + lookahead, *(a.position + 1 for a in anchors)])
+        await sequence.read(start, stop)
+    if args.after_anchor is not None:
+        after = await _realign(sequence, args.after_anchor, as_after=True)
+    if args.before_anchor is not None:
+        before = await _realign(sequence, args.before_anchor, as_after=False)
+    if after is not None and before is not None and before <= after:
+        # The two cursors' jobs met or crossed as the list changed: nothing lies between.
+        before = after + 1
+    low, high, lookahead = await _window(adapter, http, query, args, after, before, max_page_size)
+    read = await sequence.read(low, high + lookahead)
+    result = read.result
+    jobs = read.jobs[: high - low]
+    trusted = adapter.trusts_total(query)
+    total = result.trusted_total if trusted else None
+    if before is not None and high == before:
+        has_next = True
+    elif total is not None:
+        has_next = high < total
+    elif result.end is not None:
+        has_next = high < result.end
+    else:
+        has_next = len(read.jobs) > high - low
+    return ConnectionPage(low, jobs, has_next, low > 0, total)
+
+
+async def _window(
+    adapter: ProviderAdapter,
+    http: UpstreamSession,
+    query: ListQuery,
+    args: ConnectionArgs,
+    after: int | None,
+    before: int | None,
+    max_page_size: int,
+) -> tuple[int, int, int]:
+    """The page's positions [low, high) and how many items past it to read."""
+    low = 0 if after is None else after + 1
+    high: int | None = before
     first = args.first
     if first is None and args.last is None:
         first = max_page_size
@@ -63,26 +272,9 @@ async def load_page(
         low = max(low, high - args.last)
     assert high is not None
     high = max(high, low)
-    trusted = adapter.trusts_total(query)
     # Without a total to believe, one extra item tells whether a next page exists.
-    lookahead = 0 if trusted or high == args.before else 1
-    try:
-        result = await adapter.fetch_window(http, query, PageWindow(low, high + lookahead))
-    except WindowOutOfReach as exc:
-        raise BadUserInput(
-            f"cursor position is beyond what the upstream can page to: {exc}"
-        ) from None
-    jobs = result.items[: high - low]
-    total = result.trusted_total if trusted else None
-    if args.before is not None and high == args.before:
-        has_next = True
-    elif total is not None:
-        has_next = high < total
-    elif result.end is not None:
-        has_next = high < result.end
-    else:
-        has_next = len(result.items) > high - low
-    return ConnectionPage(low, jobs, has_next, low > 0, total)
+    lookahead = 0 if adapter.trusts_total(query) or high == before else 1
+    return low, high, lookahead
 
 
 async def load_total(

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
     UPSTREAM_INVALID_RESPONSE = "UPSTREAM_INVALID_RESPONSE"
+    STALE_CURSOR = "STALE_CURSOR"
     INTERNAL = "INTERNAL"
 
 
@@ -53,6 +54,12 @@ class Forbidden(JobgraphError):
 
 class QueryTooComplex(JobgraphError):
     code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class StaleCursor(JobgraphError):
+    """The list changed under a cursor beyond what re-aligning can restore exactly."""
+
+    code = ErrorCode.STALE_CURSOR
 
 
 _STATUS_CODES: dict[int, ErrorCode] = {

@@ -3,7 +3,7 @@
 Each stream is one upstream sequence (`ProviderAdapter.pushdown`): where the upstream sorts by
 creation time, positions are indices into its own sorted sequence; where it cannot (Edge
 Impulse, workflow), the whole sequence is read once per operation, up to `scan_ceiling` jobs,
-and sorted locally (stable, so ties keep the upstream's order). Whole reads parse only
+and sorted locally (ties in id order, since no upstream keeps one for them). Whole reads parse only
 creation times up front (`RawJob`); a job is built when a page scans it.
 
 Every job has a total merge key: (creation time, missing times last in both orders; the
@@ -253,7 +253,7 @@ class StreamReader:
     """One stream's sequence by position, within one operation.
 
     Ordered streams read windows from the upstream (identical requests are shared by the
-    operation's session); unordered ones are read whole once and sorted locally.
+    operation's session); unordered ones are read whole once and sorted locally (ties in id order).
     """
 
     def __init__(
@@ -335,8 +335,7 @@ class StreamReader:
             # With a reported total the rest is known: fetch it in one (parallel) window.
             size = total - start if total is not None else size * 2
         remember_length(adapter, stream.query, len(jobs))
-        order = self.order
-        return sorted(jobs, key=lambda raw: time_key(raw.created_at, order))
+        return sorted_by_time(jobs, self.order)
 
     def _ceiling_error(self, total: int | None) -> JobgraphError:
         stream = self.stream
@@ -363,6 +362,20 @@ class StreamReader:
                 source=stream.source,
                 provider=stream.provider.name,
             )
+
+
+def sorted_by_time(jobs: list[RawJob], order: CreatedOrder) -> list[RawJob]:
+    """Jobs by creation time, equal times in id order: upstreams give no stable order among
+    jobs created at one instant, and every read of a walk must sort them alike. Only jobs
+    that tie are built to learn their ids."""
+    by_time = sorted(jobs, key=lambda raw: time_key(raw.created_at, order))
+    result: list[RawJob] = []
+    for _, run in itertools.groupby(by_time, key=lambda raw: time_key(raw.created_at, order)):
+        group = list(run)
+        if len(group) > 1:
+            group.sort(key=lambda raw: raw.job().native_id)
+        result.extend(group)
+    return result
 
 
 def remember_length(adapter: ProviderAdapter, query: ListQuery, length: int) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import copy
 import heapq
 import itertools
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from simulators.clock import ClockDisabled, SimClock
 from simulators.datagen import LifecycleEvent, SimJob, ordered
 from simulators.errors import SimError
 from simulators.faults import FaultInjector, apply_fault
+from simulators.mutations import JobShape, Mutator
 from simulators.quirks import Quirks, render_payload
 from simulators.requestlog import RequestLog
 
@@ -74,6 +76,9 @@ class Simulator(ABC):
         self.log = RequestLog()
         self.quirks = Quirks()
         self.dataset: Dataset = self.generate(seed, sizes)
+        self.shape = self.job_shape()
+        self.mutations = Mutator(self.shape, self.dataset, lambda: self.clock.now)
+        self._tie_rng = random.Random(seed)
         self._advance = advance or self._advance_alone
         tie = itertools.count()
         self._schedule: list[tuple[datetime, int, SimJob, str]] = [
@@ -89,6 +94,10 @@ class Simulator(ABC):
     @abstractmethod
     def generate(self, seed: int, sizes: str) -> Dataset:
         """The seeded dataset: project -> jobs in the list endpoint's default order."""
+
+    @abstractmethod
+    def job_shape(self) -> JobShape:
+        """How this provider's jobs are identified, dated and ordered (for `mutations`)."""
 
     @abstractmethod
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -227,6 +236,7 @@ class Simulator(ABC):
         router.add_get("/_control/quirks", self._control_quirks, name="control-quirks")
         router.add_post("/_control/quirks", self._control_set_quirks, name="control-set-quirks")
         router.add_post("/_control/clock", self._control_advance, name="control-advance")
+        router.add_post("/_control/jobs", self._control_jobs, name="control-jobs")
 
     def _fault_state(self) -> dict[str, Any]:
         return {
@@ -289,6 +299,38 @@ class Simulator(ABC):
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response(self.quirks.to_json())
+
+    async def _control_jobs(self, request: web.Request) -> web.Response:
+        """Create and delete jobs: {"project": p, "create": n, "tied": bool, "delete": [ids]}."""
+        body = await _json_object(request)
+        project = body.get("project")
+        if project not in self.dataset:
+            return web.json_response({"error": f"unknown project {project!r}"}, status=404)
+        create, delete = body.get("create", 0), body.get("delete", [])
+        if type(create) is not int or create < 0 or not isinstance(delete, list):
+            return web.json_response(
+                {"error": "create must be a count and delete a list of ids"}, status=400
+            )
+        created = self.mutations.create(project, create, tied=body.get("tied") is True)
+        deleted = self.mutations.delete(project, delete)
+        return web.json_response({"created": created, "deleted": deleted})
+
+    def before_list(self, project: str | None) -> None:
+        """Busy mode (`quirks.busy`): jobs arrive in a project as each list request is served."""
+        if self.quirks.busy and project in self.dataset and self.dataset[project]:
+            self.mutations.create(project, self.quirks.busy)
+
+    def tie_shuffled(self, jobs: list[SimJob]) -> list[SimJob]:
+        """`jobs` with each run of equal creation times in a fresh order (`quirks.shuffle_ties`:
+        nothing documents a stable order for jobs created at the same instant)."""
+        if not self.quirks.shuffle_ties:
+            return jobs
+        shuffled: list[SimJob] = []
+        for _, run in itertools.groupby(jobs, key=self.shape.created_of):
+            group = list(run)
+            self._tie_rng.shuffle(group)
+            shuffled.extend(group)
+        return shuffled
 
     def _clock_state(self) -> dict[str, Any]:
         return {"enabled": self.clock.enabled, "now": self.clock.now.isoformat()}

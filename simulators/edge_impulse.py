@@ -29,6 +29,8 @@ from simulators.datagen import (
     scaled_size,
 )
 from simulators.errors import Forbidden, Unauthorized
+from simulators.mutations import JobShape, next_int_id
+from simulators.ordering import sort_by
 from simulators.params import int_param, parse_int
 
 ORGANIZATION_ID = 1
@@ -170,6 +172,22 @@ class EdgeImpulseSimulator(Simulator):
 
     # --- HTTP ----------------------------------------------------------------------------
 
+    def job_shape(self) -> JobShape:
+        def set_created(job: SimJob, at: datetime) -> None:
+            job.payload["created"] = iso_millis_z(at)
+
+        return JobShape(
+            id_key="id",
+            created_of=lambda job: job.payload["created"],
+            set_created=set_created,
+            mint_id=next_int_id("id"),
+            # Newest first; equal creation times newest id first.
+            default_order=lambda jobs: sort_by(
+                jobs,
+                [(lambda j: j.payload["created"], True), (lambda j: j.payload["id"], True)],
+            ),
+        )
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get(
             "/api/organizations/{organization_id}/whitelabel/projects/{project_id}/jobs",
@@ -198,10 +216,11 @@ class EdgeImpulseSimulator(Simulator):
         offset = int_param(request.query, "offset", 0, minimum=0)
         if organization != ORGANIZATION_ID:
             raise Forbidden(f"You are not a white label admin of organization {organization}")
-        jobs = self.dataset.get(str(project))
-        if jobs is None:
+        if str(project) not in self.dataset:
             # Edge Impulse reports some failures with HTTP 200 and success: false.
             return json_response({"success": False, "error": f"Project {project} not found"})
+        self.before_list(str(project))
+        jobs = self.tie_shuffled(self.dataset[str(project)])
         page = jobs[offset : offset + self.quirks.page_size(limit)]
         body = {"success": True, "jobs": [job.payload for job in page], "totalJobCount": len(jobs)}
         return json_response(body)

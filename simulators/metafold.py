@@ -35,6 +35,7 @@ from simulators.datagen import (
     uuid4,
 )
 from simulators.errors import BadRequest, NotFound, Unauthorized
+from simulators.mutations import JobShape
 from simulators.ordering import sort_by
 from simulators.params import single
 
@@ -261,6 +262,19 @@ class MetafoldSimulator(Simulator):
 
     # --- HTTP ----------------------------------------------------------------------------
 
+    def job_shape(self) -> JobShape:
+        def set_created(job: SimJob, at: datetime) -> None:
+            job.payload["created"] = iso_seconds_offset(at)
+
+        return JobShape(
+            id_key="id",
+            created_of=lambda job: job.payload["created"],
+            set_created=set_created,
+            mint_id=lambda jobs, _rng, _at: str(max(int(j.payload["id"]) for j in jobs) + 1),
+            default_order=lambda jobs: sorted(jobs, key=lambda j: -int(j.payload["id"])),
+            tick=timedelta(seconds=1),
+        )
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/projects/{project_id}/jobs", self.list_jobs, name="list")
         router.add_get("/projects/{project_id}/jobs/{job_id}", self.get_job, name="get")
@@ -284,10 +298,13 @@ class MetafoldSimulator(Simulator):
     async def list_jobs(self, request: web.Request) -> web.Response:
         terms = parse_query(single(request.query, "q"), self.quirks.literal_star_in_quotes)
         sort = _parse_sort(single(request.query, "sort"))
-        jobs = self._jobs_of(request.match_info["project_id"])
+        project = request.match_info["project_id"]
+        self._jobs_of(project)
+        self.before_list(project)
+        jobs = self._jobs_of(project)
         selected = [job for job in jobs if all(term.matches(job.payload) for term in terms)]
         if sort is not None:
-            selected = sort_by(selected, sort)
+            selected = self.tie_shuffled(sort_by(selected, sort))
         return json_response([self.wire(job.payload) for job in selected])
 
     async def get_job(self, request: web.Request) -> web.Response:

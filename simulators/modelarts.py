@@ -29,6 +29,7 @@ from simulators.datagen import (
     scaled_size,
 )
 from simulators.errors import BadRequest, NotFound, Unauthorized
+from simulators.mutations import JobShape, next_int_id
 from simulators.ordering import sort_by
 from simulators.params import choice_param, int_param, parse_int, single
 
@@ -197,6 +198,18 @@ class ModelArtsSimulator(Simulator):
 
     # --- HTTP ----------------------------------------------------------------------------
 
+    def job_shape(self) -> JobShape:
+        def set_created(job: SimJob, at: datetime) -> None:
+            job.payload["create_time"] = epoch_millis(at)
+
+        return JobShape(
+            id_key="job_id",
+            created_of=lambda job: job.payload["create_time"],
+            set_created=set_created,
+            mint_id=next_int_id("job_id"),
+            default_order=lambda jobs: sort_by(jobs, _sort_keys("job_name", descending=False)),
+        )
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/v1/{project_id}/training-jobs", self.list_jobs, name="list")
 
@@ -236,6 +249,7 @@ class ModelArtsSimulator(Simulator):
         project = request.match_info["project_id"]
         if project not in self.dataset:
             raise NotFound(f"Project {project} does not exist.")
+        self.before_list(project)
         needle = search.lower()
         visible = self.project_jobs(project, workspace)
         selected = [
@@ -245,6 +259,7 @@ class ModelArtsSimulator(Simulator):
             and needle in job.payload["job_name"].lower()
         ]
         selected = sort_by(selected, _sort_keys(sort_field, descending=order == "desc"))
+        selected = self.tie_shuffled(selected)
         start = (page - 1) * per_page
         body = {
             "is_success": True,

@@ -31,6 +31,7 @@ from simulators.datagen import (
     uuid4,
 )
 from simulators.errors import BadRequest, NotFound, Unauthorized
+from simulators.mutations import JobShape
 from simulators.ordering import sort_by
 from simulators.params import INT32_MAX, int_param, single
 
@@ -171,6 +172,21 @@ class OrangeSimulator(Simulator):
 
     # --- HTTP ----------------------------------------------------------------------------
 
+    def job_shape(self) -> JobShape:
+        def set_created(job: SimJob, at: datetime) -> None:
+            job.payload["createdDate"] = iso_millis_z(at)
+
+        return JobShape(
+            id_key="id",
+            created_of=lambda job: job.payload["createdDate"],
+            set_created=set_created,
+            mint_id=lambda _jobs, rng, _at: uuid4(rng),
+            default_order=lambda jobs: sort_by(
+                jobs,
+                [(lambda j: j.payload["createdDate"], False), (lambda j: j.payload["id"], False)],
+            ),
+        )
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/projects/{project_id}/jobs", self.list_jobs, name="list")
         router.add_get("/projects/{project_id}/jobs/{job_id}", self.get_job, name="get")
@@ -210,9 +226,12 @@ class OrangeSimulator(Simulator):
         offset = int_param(query, "offset", 0, minimum=0, maximum=INT32_MAX)
         limit = int_param(query, "limit", DEFAULT_LIMIT, minimum=1, maximum=INT32_MAX)
         sort = _parse_sort(single(query, "sort"))
-        jobs = self._jobs_of(request.match_info["project_id"])
+        project = request.match_info["project_id"]
+        self._jobs_of(project)
+        self.before_list(project)
+        jobs = self._jobs_of(project)
         selected = [job for job in jobs if not states or job.payload["state"] in states]
-        selected = sort_by(selected, sort)
+        selected = self.tie_shuffled(sort_by(selected, sort))
         page = selected[offset : offset + self.quirks.page_size(min(limit, SERVER_CAP))]
         headers = {"X-Total-Count": str(len(selected)), "X-Result-Count": str(len(page))}
         return json_response([job.payload for job in page], headers=headers)

@@ -36,6 +36,10 @@ class Quirks:
     gateway_errors: bool = False
     # Metafold: `*` inside a double-quoted `q` value is a literal star, not a wildcard.
     literal_star_in_quotes: bool = False
+    # Busy mode: this many new jobs arrive in a project just before each list of it.
+    busy: int = 0
+    # Jobs with equal creation times come back in a different order on each request.
+    shuffle_ties: bool = False
     # Every credential is refused as expired (Orange code 42; ModelArts APIGW.0301).
     expired_token: bool = False
 
@@ -55,6 +59,9 @@ class Quirks:
             if name == "cap":
                 if value is not None and (type(value) is not int or value < 1):
                     raise ValueError("cap must be a positive integer or null")
+            elif name == "busy":
+                if type(value) is not int or not 0 <= value <= 100:
+                    raise ValueError("busy must be a count of jobs from 0 to 100")
             elif name != "date_format" and not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false")
             setattr(self, name, value)

@@ -33,6 +33,7 @@ from simulators.datagen import (
     uuid4,
 )
 from simulators.errors import NotFound, Unauthorized
+from simulators.mutations import JobShape
 from simulators.params import int_param
 
 JOB_COUNT = 263
@@ -177,6 +178,22 @@ class WorkflowSimulator(Simulator):
     def projects(self) -> list[str]:
         return []
 
+    def job_shape(self) -> JobShape:
+        def set_created(job: SimJob, at: datetime) -> None:
+            job.payload["metadata"]["created"] = iso_millis_z(at)
+            job.private["created"] = at
+
+        return JobShape(
+            id_key="jobId",
+            created_of=lambda job: job.private["created"],
+            set_created=set_created,
+            mint_id=lambda _jobs, rng, at: object_id(rng, at),
+            # Insertion order, i.e. oldest first.
+            default_order=lambda jobs: sorted(
+                jobs, key=lambda j: (j.private["created"], j.payload["jobId"])
+            ),
+        )
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         # ASP.NET routing ignores a missing trailing slash, so both spellings list.
         router.add_get("/jobs/v1{slash:/?}", self.list_jobs, name="list")
@@ -210,7 +227,9 @@ class WorkflowSimulator(Simulator):
     async def list_jobs(self, request: web.Request) -> web.Response:
         skip = int_param(request.query, "skip", 0, minimum=0)
         limit = int_param(request.query, "limit", DEFAULT_LIMIT, minimum=1)
-        page = self.dataset[None][skip : skip + self.quirks.page_size(limit)]
+        self.before_list(None)
+        jobs = self.tie_shuffled(self.dataset[None])
+        page = jobs[skip : skip + self.quirks.page_size(limit)]
         return json_response([self.wire(job.payload) for job in page])
 
     async def get_job(self, request: web.Request) -> web.Response:

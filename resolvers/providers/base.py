@@ -361,6 +361,11 @@ class ProviderAdapter(ABC):
         self.largest_page = max(self.largest_page, result.largest_page)
         return result
 
+    def created_order(self, query: ListQuery) -> CreatedOrder | None:
+        """The creation-time order of `query`'s sequence where its parameters ask the upstream
+        for one (cursors then re-align by time as well as by id); None where it is unknown."""
+        return None
+
     def trusts_total(self, query: ListQuery) -> bool:
         """Whether `query`'s reported total counts exactly its sequence (by default, wherever
         the upstream reports one); an untrusted total is checked before it is believed."""

@@ -164,6 +164,10 @@ class MetafoldAdapter(ProviderAdapter):
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         return json_error_fields(body, ("name", "description"), "code")
 
+    def created_order(self, query: ListQuery) -> CreatedOrder | None:
+        sort = dict(query.params).get("sort")
+        return {"created:1": CreatedOrder.ASC, "created:-1": CreatedOrder.DESC}.get(sort or "")
+
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)
         terms: list[str] = []

@@ -100,6 +100,12 @@ class ModelArtsAdapter(ProviderAdapter):
     provider = Provider.MODELARTS
     reports_total = True
 
+    def created_order(self, query: ListQuery) -> CreatedOrder | None:
+        params = dict(query.params)
+        if params.get("sortBy") != "create_time":
+            return None
+        return CreatedOrder.DESC if params.get("order") == "desc" else CreatedOrder.ASC
+
     def trusts_total(self, query: ListQuery) -> bool:
         # The docs leave open whether job_total_count counts only the jobs a filter selects.
         return not any(name in _FILTER_PARAMS for name, _ in query.params)

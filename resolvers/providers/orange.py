@@ -132,6 +132,13 @@ class OrangeAdapter(ProviderAdapter):
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         return json_error_fields(body, ("message", "description"), "code")
 
+    def created_order(self, query: ListQuery) -> CreatedOrder | None:
+        sort = dict(query.params).get("sort", "")
+        first = sort.split(",")[0]
+        if first.lstrip("-") != "createdDate":
+            return None
+        return CreatedOrder.DESC if first.startswith("-") else CreatedOrder.ASC
+
     def pushdown(self, project: str | None, order: CreatedOrder, spec: JobFilterSpec) -> Pushdown:
         project = self.require_project(project)
         states: list[str] = []
