@@ -36,12 +36,15 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def demo_app(port: int, host: str = "127.0.0.1") -> web.Application:
+def demo_app(
+    port: int, host: str = "127.0.0.1", *, realistic: bool = False, busy: int = 0
+) -> web.Application:
     """Simulators and gateway in one app: sources point back at this same port."""
     from graph.app import build_app
     from simulators import SimulatorSuite
 
     suite = SimulatorSuite()
+    suite.switch_on(realistic=realistic, busy=busy)
     root = f"http://{host}:{port}"
     config = parse_config(
         {
@@ -116,6 +119,29 @@ def serve(config: Config, config_path: str, host: str, port: int, workers: int) 
         child.join()
 
 
+def _busy_count(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be a count of jobs from 0 to 100")
+    return value
+
+
+def _switch_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--realistic",
+        action="store_true",
+        help="simulators behave as awkwardly as the platforms legally may (caps, RFC 1123 "
+        "dates, shuffled ties, gateway errors, unfiltered totals...)",
+    )
+    command.add_argument(
+        "--busy",
+        type=_busy_count,
+        default=0,
+        metavar="N",
+        help="busy projects: N new jobs arrive before each list request (0-100)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jobgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="simulators + gateway on one port; no network needed")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
+    _switch_arguments(demo)
 
     run = commands.add_parser("serve", help="the gateway against configured upstreams")
     run.add_argument("--config", required=True)
@@ -141,13 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate.add_argument("--port", type=int, default=8100)
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--seed", type=int)
+    _switch_arguments(simulate)
 
     args = parser.parse_args(argv)
     configure_logging()
     try:
         if args.command == "demo":
             _use_uvloop()
-            app = demo_app(args.port, args.host)
+            app = demo_app(args.port, args.host, realistic=args.realistic, busy=args.busy)
             print(f"jobgraph demo: open http://{args.host}:{args.port}/graphql", flush=True)
             web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
         elif args.command == "serve":
@@ -168,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from simulators import DEFAULT_SEED
             from simulators.serve import run_simulators
 
-            run_simulators(args.host, args.port, DEFAULT_SEED if args.seed is None else args.seed)
+            seed = DEFAULT_SEED if args.seed is None else args.seed
+            run_simulators(args.host, args.port, seed, realistic=args.realistic, busy=args.busy)
     except ConfigError as exc:
         print(f"jobgraph: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -27,16 +27,28 @@ def describe(suite: SimulatorSuite, root_url: str) -> str:
         "control: POST {base}/_control/faults {kind, count, status, ...}; "
         "POST {base}/_control/latency; DELETE {base}/_control/faults; "
         "GET {base}/_control/requests; POST {base}/_control/reset; "
-        'POST {base}/_control/clock {"advance_s": N}'
+        'POST {base}/_control/clock {"advance_s": N}; '
+        'GET/POST {base}/_control/quirks; POST {base}/_control/jobs {"project", "create", "delete"}'
     )
+    switched = {p: suite.sim(p).quirks.changed() for p in PROVIDERS}
+    for provider, changed in switched.items():
+        if changed:
+            lines.append(f"switches on {provider}: {changed}")
     return "\n".join(lines)
 
 
 async def serve_simulators(
-    host: str, port: int, seed: int = DEFAULT_SEED, *, live_clock_speed: float | None = None
+    host: str,
+    port: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    live_clock_speed: float | None = None,
+    realistic: bool = False,
+    busy: int = 0,
 ) -> None:
     """Serve all five simulators until cancelled, printing where they listen."""
     suite = SimulatorSuite(seed, clock=live_clock_speed is not None)
+    suite.switch_on(realistic=realistic, busy=busy)
     app = suite.app()
     if live_clock_speed is not None:
         app.cleanup_ctx.append(suite.live_clock(speed=live_clock_speed))
@@ -53,11 +65,21 @@ async def serve_simulators(
 
 
 def run_simulators(
-    host: str, port: int, seed: int = DEFAULT_SEED, *, live_clock_speed: float | None = None
+    host: str,
+    port: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    live_clock_speed: float | None = None,
+    realistic: bool = False,
+    busy: int = 0,
 ) -> None:
     """Blocking: serve the simulators on host:port (0 picks a free port) until interrupted.
 
     With `live_clock_speed`, simulated time runs that many times faster than real time.
     """
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_simulators(host, port, seed, live_clock_speed=live_clock_speed))
+        asyncio.run(
+            serve_simulators(
+                host, port, seed, live_clock_speed=live_clock_speed, realistic=realistic, busy=busy
+            )
+        )

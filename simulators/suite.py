@@ -18,6 +18,7 @@ from simulators.edge_impulse import ORGANIZATION_ID, EdgeImpulseSimulator
 from simulators.metafold import MetafoldSimulator
 from simulators.modelarts import ModelArtsSimulator
 from simulators.orange import OrangeSimulator
+from simulators.quirks import REALISTIC
 from simulators.workflow import WorkflowSimulator
 
 PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
@@ -61,6 +62,15 @@ class SimulatorSuite:
             provider: cls(seed, self.clock, sizes=sizes, advance=self.advance)
             for provider, cls in _SIMULATORS.items()
         }
+
+    def switch_on(self, *, realistic: bool = False, busy: int = 0) -> None:
+        """Turn on the awkward-but-legal set of switches (`quirks.REALISTIC`) and/or busy mode
+        (`busy` new jobs in a project before each list of it) on every simulator."""
+        for provider, sim in self._sims.items():
+            if realistic:
+                sim.quirks.update(REALISTIC[provider])
+            if busy:
+                sim.quirks.update({"busy": busy})
 
     def sim(self, provider: str) -> Simulator:
         try:

@@ -93,6 +93,28 @@ def test_simulate_prints_base_urls_and_credentials() -> None:
     assert DEMO_ENVIRON["JOBGRAPH_SIM_WF_TOKEN"] in output
 
 
+def test_simulate_realistic_and_busy_switches_are_on_and_listed() -> None:
+    port = free_port()
+    with running("simulate", "--port", str(port), "--realistic", "--busy", "2") as process:
+        base = f"http://127.0.0.1:{port}/_sim"
+        wait_for(f"{base}/workflow/_control/requests")
+        with urllib.request.urlopen(f"{base}/metafold/_control/quirks", timeout=5) as response:
+            switches = json.load(response)
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert switches["date_format"] == "rfc1123" and switches["busy"] == 2
+    [workflow] = [line for line in output.splitlines() if line.startswith("switches on workflow")]
+    assert "'cap': 50" in workflow and "'busy': 2" in workflow
+
+
+def test_a_busy_count_out_of_range_is_refused_at_once() -> None:
+    result = subprocess.run(
+        [*JOBGRAPH, "demo", "--busy", "1000"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "from 0 to 100" in result.stderr
+
+
 def workflow_gateway(tmp_path: Path) -> tuple[int, int, Path, dict[str, str]]:
     """Ports for a simulator and a gateway, a config file serving its workflow API, and the
     environment holding that source's token."""
