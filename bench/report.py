@@ -124,7 +124,10 @@ def render(results: Mapping[str, Any]) -> str:
                 w["workload"],
                 str(w["graphql_queries"]),
                 str(w["upstream_requests"]),
-                "-" if w["optimum"] is None else str(w["optimum"]),
+                "-"
+                if w["optimum"] is None
+                else str(w["optimum"])
+                + (f" (+{w['allowance']} allowed)" if w.get("allowance") else ""),
                 f"{w['per_query']:.2f}",
                 _mark(w["at_optimum"]),
             ]

@@ -26,6 +26,7 @@ from resolvers.providers.base import ListQuery, ProviderAdapter
 
 # How far either side of its old position a cursor's job is looked for (one window read).
 REALIGN_REACH = 100
+NEAR_REACH = 24
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -145,7 +146,7 @@ class _Sequence:
         while True:
             low = max(0, start - margin)
             result = await self._fetch(low, stop + margin)
-            jobs = _ties_by_id(list(result.items))
+            jobs = _ties_by_id(await self._consistent(low, list(result.items)))
             open_left = low > 0 and len(jobs) > 1 and _same_time(jobs[0], jobs[1])
             ended = len(jobs) < stop + margin - low
             open_right = not ended and len(jobs) > 1 and _same_time(jobs[-1], jobs[-2])
@@ -154,6 +155,27 @@ class _Sequence:
                 return _Read(start, jobs[start - low : stop - low], result)
             margin *= 4
 
+    async def _consistent(self, low: int, jobs: list[Job]) -> list[Job]:
+        """`jobs` (from position `low`) with every run of equal creation times read in one
+        request: each request may order a run differently, so a run split across two
+        requests can show one job twice and another not at all."""
+        for _ in range(len(jobs)):
+            repeated = _first_repeat(jobs)
+            if repeated is None:
+                return jobs
+            first = next(i for i, j in enumerate(jobs) if _same_time(j, repeated))
+            last = max(i for i, j in enumerate(jobs) if _same_time(j, repeated))
+            again = await self._fetch(low + first, low + last + 1)
+            run = list(again.items)
+            if len(run) != last + 1 - first or len({j.native_id for j in run}) != len(run):
+                raise StaleCursor(
+                    f"{len(run)} jobs created at one instant come back in a different order on "
+                    "every request, and more of them than one request returns: they cannot be "
+                    "paged exactly; page in smaller steps or in another order"
+                )
+            jobs[first : last + 1] = run
+        return jobs
+
     async def _fetch(self, start: int, stop: int) -> WindowResult[Job]:
         try:
             return await self.adapter.fetch_window(self.http, self.query, PageWindow(start, stop))
@@ -161,6 +183,15 @@ class _Sequence:
             raise BadUserInput(
                 f"cursor position is beyond what the upstream can page to: {exc}"
             ) from None
+
+
+def _first_repeat(jobs: list[Job]) -> Job | None:
+    seen: set[str] = set()
+    for job in jobs:
+        if job.native_id in seen:
+            return job
+        seen.add(job.native_id)
+    return None
 
 
 def _same_time(a: Job, b: Job) -> bool:
@@ -182,11 +213,13 @@ async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool) -> in
     here = await sequence.read(position, position + 1)
     if here.jobs and here.jobs[0].native_id == anchor.native_id:
         return position
-    low = max(0, position - REALIGN_REACH)
-    around = await sequence.read(low, position + REALIGN_REACH + 1)
-    for offset, job in enumerate(around.jobs):
-        if job.native_id == anchor.native_id:
-            return low + offset
+    # A near look first (one request on most upstreams), then the whole reach.
+    for reach in (NEAR_REACH, REALIGN_REACH):
+        low = max(0, position - reach)
+        around = await sequence.read(low, position + reach + 1)
+        for offset, job in enumerate(around.jobs):
+            if job.native_id == anchor.native_id:
+                return low + offset
     order = sequence.order
     if order is not None and anchor.created_us is not None:
         # The anchor is gone: its place is where its (time, id) would sort.

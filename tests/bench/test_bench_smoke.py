@@ -45,6 +45,8 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert results["throughput"]["workers_2"]["requests"] > 0
     assert {row["page"] for row in results["overhead"]["rows"]} == {20, 100}
     assert results["economy"]["workloads"]
+    names = [w["workload"] for w in results["economy"]["workloads"]]
+    assert any("capped" in n for n in names) and any("arriving" in n for n in names)
     # Fan-out: each query also as its upstream requests sent straight, all at once.
     direct = results["fanout"]["direct"]
     assert set(direct) == set(results["fanout"]["queries"])
