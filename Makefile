@@ -3,7 +3,46 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench
+# The browser tests launch Debian's chromium by this path (tests/service/test_service_browser.py).
+CHROMIUM ?= /usr/bin/chromium
+# What the chromium step looks at; overridable so tests can stand in for another machine.
+OS_RELEASE ?= /etc/os-release
+EUID ?= $(shell id -u)
+SUDO_OK ?= detect
+# pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
+	[ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 4 ] && n=4; echo $$n)
+
+.PHONY: install prerequisites chromium demo test lint bench
+
+# Stop at once, before any download, when the machine lacks what no Makefile can install.
+prerequisites:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "make: Python 3.11+ is needed as '$(PYTHON)' (or run: make PYTHON=python3.11 ...)" >&2; \
+	    exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' \
+	  2>/dev/null && command -v npm >/dev/null || \
+	  { echo "make: Node.js 20+ with npm is needed on the PATH" >&2; exit 1; }
+
+# Debian's chromium: installed with apt-get where root or passwordless sudo allows it; anywhere
+# else `make` stops here, before the suite runs, with the one command to run.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if ! grep -qsE '^ID(_LIKE)?=.*\b(debian|ubuntu)\b' "$(OS_RELEASE)"; then \
+	  echo "make: the browser tests need Debian's chromium at $(CHROMIUM);" \
+	    "run them on Debian or Ubuntu (make demo works here)" >&2; exit 1; \
+	fi; \
+	if [ "$(EUID)" = 0 ]; then sudo=; \
+	elif [ "$(SUDO_OK)" = yes ] || { [ "$(SUDO_OK)" = detect ] && sudo -n true 2>/dev/null; }; \
+	then sudo=sudo; \
+	else \
+	  echo "make: the browser tests need Debian's chromium at $(CHROMIUM); run:" >&2; \
+	  echo "  sudo apt-get install -y chromium" >&2; exit 1; \
+	fi; \
+	echo "make: installing Debian's chromium with apt-get"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
+	test -x "$(CHROMIUM)"
 
 $(BIN)/jobgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,18 +54,6 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# GraphiQL's browser assets and the Node test client, pinned by package-lock.json.
-install: $(BIN)/jobgraph node_modules/.package-lock.json
-
-demo: install
-	$(BIN)/jobgraph demo
-
-test: install
-	$(BIN)/pytest -q
-
-lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
-
 # The federation tests' own Node tools (@apollo/composition, @apollo/gateway).
 FEDERATION_NODE := tests/federation/node
 
@@ -34,7 +61,20 @@ $(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.j
 	npm ci --prefix $(FEDERATION_NODE) --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(FEDERATION_NODE)/node_modules/.package-lock.json
+# GraphiQL's browser assets (node_modules) are all the demo needs besides .venv.
+DEMO_DEPS := $(BIN)/jobgraph node_modules/.package-lock.json
+
+# The checks come first so that a missing prerequisite stops `make` before any download.
+install: prerequisites chromium $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json
+
+demo: prerequisites $(DEMO_DEPS)
+	$(BIN)/jobgraph demo
+
+test: install
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 # Gateway benchmarks (simulators and gateway as processes; wrk when installed): bench/README.md.
 bench: install
