@@ -14,6 +14,7 @@ from aiohttp import web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -28,6 +29,14 @@ from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
+from graph.transport import (
+    GRAPHQL_RESPONSE_JSON,
+    GraphQLParams,
+    RequestRefused,
+    params_from_body,
+    params_from_query_string,
+    response_media_type,
+)
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
@@ -67,6 +76,8 @@ def build_services(
 # Requests that ask for a streamed answer (multipart or server-sent events) go Strawberry's way.
 _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECASE)
 _POST_OPERATIONS = OperationType.from_http("POST")
+# A GET never starts a subscription here (no streaming transport is served).
+_GET_OPERATIONS = frozenset({OperationType.QUERY})
 
 
 class JobgraphView(GraphQLView):
@@ -81,15 +92,25 @@ class JobgraphView(GraphQLView):
         self.graphiql = graphiql
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        media_type = response_media_type(request.headers.get("Accept"))
         try:
-            if request.method == "POST" and request.content_type == "application/json":
-                answered = await self._answer_json(request)
-                if answered is not None:
-                    return answered
-            return await self.run(request=request)
+            if request.method == "GET" and self.should_render_graphql_ide(
+                self.request_adapter_class(request)
+            ):
+                return await self.run(request=request)
+            params = await self._read_params(request)
+            if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
+                return await self.run(request=request)
+            return await self._answer(request, params, media_type)
+        except RequestRefused as refused:
+            return error_response(
+                400, str(refused), ErrorCode.BAD_USER_INPUT, media_type=media_type
+            )
         except HTTPException as exc:
-            # Strawberry's request errors (no query, bad JSON, unknown operation) as coded JSON.
-            return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
+            # Strawberry's own refusals on the streaming path, as coded JSON.
+            return error_response(
+                exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT, media_type=media_type
+            )
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson, else the standard library for what only it reads (NaN, integers past 64
@@ -104,52 +125,58 @@ class JobgraphView(GraphQLView):
         except (ValueError, RecursionError) as exc:
             raise json.JSONDecodeError(str(exc)[:200], "", 0) from None
 
-    async def _answer_json(self, request: web.Request) -> web.Response | None:
-        """A JSON POST: refused here if its body is not a JSON object (or list of them),
-        which Strawberry's view would fail on; answered here if it is an operation the
-        schema's fast lane knows, without Strawberry's view machinery (content negotiation,
-        sub-responses, batching, which such a request never needs). None: `run` answers."""
+    async def _read_params(self, request: web.Request) -> GraphQLParams:
+        """The request's GraphQL parameters, checked (see graph.transport)."""
+        if request.method == "GET":
+            query = request.query
+            return params_from_query_string(
+                query, lambda name: len(query.getall(name, ())) > 1, self.decode_json
+            )
+        if request.content_type != "application/json":
+            raise RequestRefused("Unsupported content type: send application/json")
         try:
-            data = self.decode_json(await request.read())
+            body = self.decode_json(await request.read())
         except json.JSONDecodeError:
-            return error_response(
-                400, "Unable to parse request body as JSON", ErrorCode.BAD_USER_INPUT
-            )
-        if not isinstance(data, dict | list):
-            return error_response(
-                400, "the request body must be a JSON object", ErrorCode.BAD_USER_INPUT
-            )
-        lane = self.jobgraph_schema.fast_lane
-        if (
-            lane is None
-            or not isinstance(data, dict)
-            or _STREAMING_ACCEPT.search(request.headers.get("Accept", ""))
-        ):
-            return None
-        query = data.get("query")
-        variables = data.get("variables")
-        name = data.get("operationName")
-        extensions = data.get("extensions")
-        if (
-            not isinstance(query, str)
-            or not isinstance(variables, dict | None)
-            or not isinstance(name, str | None)
-            or not isinstance(extensions, dict | None)
-            or lane.prepared(query, name, variables, _POST_OPERATIONS) is None
-        ):
-            return None
+            raise RequestRefused("Unable to parse request body as JSON") from None
+        if isinstance(body, list):
+            raise RequestRefused("the request body must be a JSON object (batches are not served)")
+        return params_from_body(body)
+
+    async def _answer(
+        self, request: web.Request, params: GraphQLParams, media_type: str
+    ) -> web.Response:
+        """Execute one operation and answer it as `media_type` asks: a request error (one
+        raised before execution began: syntax, validation, limits, the operation's name,
+        variables) is a 400 without `data` as application/graphql-response+json, and a 200
+        with `data: null` as application/json; anything executed is a 200."""
+        allowed = _GET_OPERATIONS if request.method == "GET" else _POST_OPERATIONS
         context = await self.get_context(request)
-        result = await self.jobgraph_schema.execute(
-            query,
-            variables,
-            context,
-            None,
-            name,
-            _POST_OPERATIONS,
-            extensions,
+        try:
+            result = await self.jobgraph_schema.execute(
+                params.query,
+                params.variables,
+                context,
+                None,
+                params.operation_name,
+                allowed,
+                params.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            return error_response(
+                405,
+                exc.as_http_error_reason(request.method),
+                ErrorCode.BAD_USER_INPUT,
+                headers={"Allow": "POST"},
+                media_type=media_type,
+            )
+        body: dict[str, Any] = dict(await self.process_result(request, result))
+        status = 200
+        if media_type == GRAPHQL_RESPONSE_JSON and result.errors and not context.executed:
+            status = 400
+            body.pop("data", None)
+        return web.Response(
+            status=status, body=orjson.dumps(body), content_type=media_type, charset="utf-8"
         )
-        body = await self.process_result(request, result)
-        return web.Response(body=orjson.dumps(body), content_type="application/json")
 
     async def get_context(  # type: ignore[override]
         self, request: web.Request, response: web.StreamResponse | None = None

@@ -60,6 +60,8 @@ class RequestContext:
     http: UpstreamSession = field(init=False)
     reported: list[ReportedError] = field(default_factory=list)
     cache: dict[Any, Any] = field(default_factory=dict)
+    # Set once execution begins (the variables coerced): errors before it are request errors.
+    executed: bool = False
 
     def __post_init__(self) -> None:
         self.http = UpstreamSession(self.services.client, caller=self.principal.name)

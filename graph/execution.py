@@ -31,6 +31,8 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
+from graph.context import RequestContext
+
 # How a plain leaf's value is checked on the fast path: passed through when it already has
 # the output's exact Python type (String, ID, Boolean; Int within 32 bits), looked up for an
 # enum member; anything else (and any value that fails its check) goes through the leaf
@@ -171,6 +173,9 @@ class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # graphql-core builds this only once the operation and its variables passed.
+        if isinstance(self.context_value, RequestContext):
+            self.context_value.executed = True
         # graphql-core memoizes each object type's grouped field set for the operation, so
         # the 20 jobs of a page share one; its plan is made once (the set is kept alive here).
         self._plans: dict[int, tuple[Any, list[tuple[str, _Leaf]] | None]] = {}

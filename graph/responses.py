@@ -15,12 +15,15 @@ def error_response(
     message: str,
     code: ErrorCode,
     headers: Mapping[str, str] | None = None,
+    media_type: str = "application/json",
 ) -> web.Response:
-    """`{"errors": [{"message", "extensions": {"code"}}]}` with an HTTP status."""
+    """`{"errors": [{"message", "extensions": {"code"}}]}` with an HTTP status (no `data`:
+    nothing was executed)."""
     body = {"errors": [{"message": message, "extensions": {"code": code.value}}]}
     return web.Response(
         status=status,
         body=orjson.dumps(body),
-        content_type="application/json",
+        content_type=media_type,
+        charset="utf-8",
         headers=headers,
     )

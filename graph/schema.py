@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
 from strawberry.types.graphql import OperationType
@@ -283,6 +286,12 @@ async def _load_many(info: Ctx, ids: Iterable[str]) -> list[Node | None]:
     return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(ids))))
 
 
+def _no_operation(exc: CannotGetOperationTypeError) -> str:
+    if exc.operation_name is None:
+        return "Must provide an operation."
+    return f"Unknown operation named {json.dumps(exc.operation_name)}."
+
+
 class JobgraphSchema(strawberry.Schema):
     """Strawberry's schema whose every response error is coded (see graph.errors)."""
 
@@ -320,15 +329,20 @@ class JobgraphSchema(strawberry.Schema):
                 execution_context_class=self.execution_context_class,
             )
         else:
-            result = await super().execute(
-                query,
-                variable_values,
-                context_value,
-                root_value,
-                operation_name,
-                allowed,
-                operation_extensions,
-            )
+            try:
+                result = await super().execute(
+                    query,
+                    variable_values,
+                    context_value,
+                    root_value,
+                    operation_name,
+                    allowed,
+                    operation_extensions,
+                )
+            except CannotGetOperationTypeError as exc:
+                # No operation of that name (or none at all): a GraphQL request error like
+                # any other, not Strawberry's HTTP 400.
+                result = ExecutionResult(data=None, errors=[GraphQLError(_no_operation(exc))])
             if lane is not None:
                 lane.learn(self._schema, query, operation_name, variable_values)
         result.errors = with_reported(result.errors, context_value)

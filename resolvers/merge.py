@@ -31,6 +31,7 @@ from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provid
 from resolvers.errors import BadUserInput, ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
 from resolvers.paging import PageWindow, WindowOutOfReach
 from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown, RawJob
+from resolvers.relay import CursorWindow, PageFlags, page_flags, returned_range, window_reach
 
 T = TypeVar("T")
 
@@ -461,6 +462,10 @@ class _Cut:
     failures: list[StreamFailure]
 
 
+def _flagged(page: MergedPage, flags: PageFlags) -> MergedPage:
+    return replace(page, has_previous=flags.has_previous, has_next=flags.has_next)
+
+
 class JobMerge:
     """The merged listing of one `jobs` field within one operation."""
 
@@ -520,20 +525,31 @@ class JobMerge:
         ):
             raise BadUserInput("`before` must come after `after`")
         if args.first is None and args.last is not None:
-            return await self._backward_page(after, before, args.last)
+            page = await self._backward_page(after, before, args.last)
+            window = CursorWindow(
+                len(page.edges), more=page.has_previous, edges_from_before=page.has_next
+            )
+            return _flagged(page, page_flags(None, args.last, window))
         first = self.max_page_size if args.first is None else args.first
-        page = await self._forward_page(after, before, first)
-        if args.last is not None and len(page.edges) > args.last:
-            kept = page.edges[len(page.edges) - args.last :]
-            start = kept[0].mark.before() if kept else page.start
+        page = await self._forward_page(after, before, window_reach(first, args.last))
+        window = CursorWindow(
+            len(page.edges), more=page.has_next, edges_before_after=page.has_previous
+        )
+        start, stop = returned_range(len(page.edges), first, args.last)
+        if (start, stop) != (0, len(page.edges)):
+            kept = page.edges[start:stop]
+            if kept:
+                page_start = kept[0].mark.before()
+            else:
+                page_start = page.edges[start - 1].mark.after() if start else page.start
             page = replace(
                 page,
                 edges=kept,
-                has_previous=True,
-                start=start,
-                start_mark=kept[0].mark if kept else start,
+                start=page_start,
+                start_mark=kept[0].mark if kept else None,
+                end_mark=kept[-1].mark if kept else None,
             )
-        return page
+        return _flagged(page, page_flags(first, args.last, window))
 
     async def _forward_page(
         self, after: Boundary | None, before: Boundary | None, k: int

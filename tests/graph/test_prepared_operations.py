@@ -176,7 +176,12 @@ async def test_a_prepared_text_in_a_malformed_request_is_refused_as_before(
         "/graphql", json={"query": PAGE, "variables": {"n": 2}, "operationName": 7}
     )
     assert bad_name.status == 400
-    assert (await bad_name.json())["errors"][0]["message"] == 'Unknown operation named "7".'
+    assert (await bad_name.json())["errors"] == [
+        {
+            "message": "`operationName` must be a string or null, not a number",
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }
+    ]
 
 
 async def test_a_prepared_operation_is_answered_as_json_with_the_same_headers(
