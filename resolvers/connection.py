@@ -27,6 +27,8 @@ from resolvers.providers.base import ListQuery, ProviderAdapter
 # How far either side of its old position a cursor's job is looked for (one window read).
 REALIGN_REACH = 100
 NEAR_REACH = 24
+# Times a page re-aligns and re-reads when the list changes again while it is read.
+REALIGN_ATTEMPTS = 3
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -185,6 +187,21 @@ class _Sequence:
             ) from None
 
 
+def _still_at(read: _Read, start: int, anchor: Anchor | None, position: int | None) -> bool:
+    """Whether the anchor's job (where it still exists) is at `position` in this read."""
+    if anchor is None or position is None or position < start:
+        return True
+    offset = position - start
+    if offset >= len(read.jobs):
+        return True
+    job = read.jobs[offset]
+    return job.native_id == anchor.native_id or not _exists_elsewhere(read, anchor)
+
+
+def _exists_elsewhere(read: _Read, anchor: Anchor) -> bool:
+    return any(job.native_id == anchor.native_id for job in read.jobs)
+
+
 def _first_repeat(jobs: list[Job]) -> Job | None:
     seen: set[str] = set()
     for job in jobs:
@@ -206,7 +223,7 @@ def _ties_by_id(jobs: list[Job]) -> list[Job]:
     return ordered
 
 
-async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool) -> int:
+async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool, span: int = 0) -> int:
     """Where the cut a cursor stands for lies now: used as `after`, the position of the last
     job at or before the anchor; as `before`, the position of the first job at or after it."""
     position = anchor.position
@@ -215,8 +232,9 @@ async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool) -> in
         return position
     # A near look first (one request on most upstreams), then the whole reach.
     for reach in (NEAR_REACH, REALIGN_REACH):
-        low = max(0, position - reach)
-        around = await sequence.read(low, position + reach + 1)
+        # Wide enough to hold the page too, so that the page comes from the same read.
+        low = max(0, position - reach - (0 if as_after else span))
+        around = await sequence.read(low, position + reach + 1 + (span if as_after else 0))
         for offset, job in enumerate(around.jobs):
             if job.native_id == anchor.native_id:
                 return low + offset
@@ -258,15 +276,31 @@ async def load_page(
         start = min([low, *(a.position for a in anchors)])
         stop = max([high + lookahead, *(a.position + 1 for a in anchors)])
         await sequence.read(start, stop)
-    if args.after_anchor is not None:
-        after = await _realign(sequence, args.after_anchor, as_after=True)
-    if args.before_anchor is not None:
-        before = await _realign(sequence, args.before_anchor, as_after=False)
-    if after is not None and before is not None and before <= after:
-        # The two cursors' jobs met or crossed as the list changed: nothing lies between.
-        before = after + 1
-    low, high, lookahead = await _window(adapter, http, query, args, after, before, max_page_size)
-    read = await sequence.read(low, high + lookahead)
+    span = (args.first if args.first is not None else args.last or max_page_size) + 1
+    for _ in range(REALIGN_ATTEMPTS):
+        if args.after_anchor is not None:
+            after = await _realign(sequence, args.after_anchor, as_after=True, span=span)
+        if args.before_anchor is not None:
+            before = await _realign(sequence, args.before_anchor, as_after=False, span=span)
+        if after is not None and before is not None and before <= after:
+            # The two cursors' jobs met or crossed as the list changed: nothing lies between.
+            before = after + 1
+        low, high, lookahead = await _window(
+            adapter, http, query, args, after, before, max_page_size
+        )
+        # The page is read with the cursor's job, and it must still be where it was re-aligned
+        # to: the list may change again between two requests of one page (a busy project).
+        edge = low - 1 if args.after_anchor is not None and low > 0 else low
+        read = await sequence.read(edge, high + lookahead)
+        if _still_at(read, edge, args.after_anchor, after):
+            read = await sequence.read(low, high + lookahead)
+            break
+        sequence.reads.clear()
+    else:
+        raise StaleCursor(
+            "the list keeps changing under this cursor faster than a page can be read; "
+            "start again from the first page"
+        )
     result = read.result
     jobs = read.jobs[: high - low]
     trusted = adapter.trusts_total(query)
