@@ -23,6 +23,7 @@ from resolvers.domain import CreatedOrder, Job
 from resolvers.errors import BadUserInput, StaleCursor
 from resolvers.paging import PageWindow, WindowOutOfReach, WindowResult
 from resolvers.providers.base import ListQuery, ProviderAdapter
+from resolvers.relay import CursorWindow, page_flags, returned_range, window_reach
 
 # How far either side of its old position a cursor's job is looked for (one window read).
 REALIGN_REACH = 100
@@ -262,7 +263,8 @@ async def load_page(
     args: ConnectionArgs,
     max_page_size: int,
 ) -> ConnectionPage:
-    """The jobs the Relay arguments select, with as few upstream requests as the scheme allows."""
+    """The jobs the Relay arguments select, with as few upstream requests as the scheme allows;
+    the page and its flags cut as `resolvers.relay` says."""
     args.check(max_page_size)
     sequence = _Sequence(adapter, http, query, adapter.created_order(query))
     after, before = args.after, args.before
@@ -270,11 +272,9 @@ async def load_page(
     if anchors:
         # One read covers the page and its cursors' jobs: where nothing moved, re-aligning
         # costs no request.
-        low, high, lookahead = await _window(
-            adapter, http, query, args, after, before, max_page_size
-        )
-        start = min([low, *(a.position for a in anchors)])
-        stop = max([high + lookahead, *(a.position + 1 for a in anchors)])
+        plan = await _plan(adapter, http, query, args, after, before, max_page_size)
+        start = min([plan.read_start, *(a.position for a in anchors)])
+        stop = max([plan.read_stop, *(a.position + 1 for a in anchors)])
         await sequence.read(start, stop)
     span = (args.first if args.first is not None else args.last or max_page_size) + 1
     for _ in range(REALIGN_ATTEMPTS):
@@ -285,15 +285,15 @@ async def load_page(
         if after is not None and before is not None and before <= after:
             # The two cursors' jobs met or crossed as the list changed: nothing lies between.
             before = after + 1
-        low, high, lookahead = await _window(
-            adapter, http, query, args, after, before, max_page_size
-        )
+        plan = await _plan(adapter, http, query, args, after, before, max_page_size)
         # The page is read with the cursor's job, and it must still be where it was re-aligned
         # to: the list may change again between two requests of one page (a busy project).
-        edge = low - 1 if args.after_anchor is not None and low > 0 else low
-        read = await sequence.read(edge, high + lookahead)
+        edge = plan.read_start
+        if args.after_anchor is not None and after is not None and after >= 0:
+            edge = min(edge, after)
+        read = await sequence.read(edge, plan.read_stop)
         if _still_at(read, edge, args.after_anchor, after):
-            read = await sequence.read(low, high + lookahead)
+            read = await sequence.read(plan.read_start, plan.read_stop)
             break
         sequence.reads.clear()
     else:
@@ -301,22 +301,48 @@ async def load_page(
             "the list keeps changing under this cursor faster than a page can be read; "
             "start again from the first page"
         )
-    result = read.result
-    jobs = read.jobs[: high - low]
     trusted = adapter.trusts_total(query)
-    total = result.trusted_total if trusted else None
-    if before is not None and high == before:
-        has_next = True
-    elif total is not None:
-        has_next = high < total
-    elif result.end is not None:
-        has_next = high < result.end
+    total = read.result.trusted_total if trusted else None
+    if plan.first is None:
+        window = CursorWindow(
+            plan.window_size,
+            edges_before_after=plan.low > 0,
+            edges_from_before=before is not None,
+        )
+        start, jobs = plan.read_start - plan.low, read.jobs
     else:
-        has_next = len(read.jobs) > high - low
-    return ConnectionPage(low, jobs, has_next, low > 0, total)
+        if total is not None:
+            end = total if before is None else min(total, before)
+            window = CursorWindow(max(0, end - plan.low), edges_before_after=plan.low > 0)
+        else:
+            # Read to its reach with no look-ahead and no proven end: more may follow.
+            unproven = plan.lookahead == 0 and read.result.end is None and plan.read_stop != before
+            window = CursorWindow(
+                len(read.jobs),
+                more=unproven and len(read.jobs) == plan.read_stop - plan.low,
+                edges_before_after=plan.low > 0,
+            )
+        start, stop = returned_range(len(read.jobs), plan.first, args.last)
+        jobs = read.jobs[start:stop]
+    flags = page_flags(plan.first, args.last, window)
+    return ConnectionPage(plan.low + start, jobs, flags.has_next, flags.has_previous, total)
 
 
-async def _window(
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The window the cursors leave, from `low`, and the positions a page of it must read."""
+
+    low: int
+    read_start: int
+    read_stop: int
+    # `first` as the page applies it (neither `first` nor `last`: `max_page_size`).
+    first: int | None
+    # Known without reading only for `last` alone: the window's size.
+    window_size: int = 0
+    lookahead: int = 0
+
+
+async def _plan(
     adapter: ProviderAdapter,
     http: UpstreamSession,
     query: ListQuery,
@@ -324,24 +350,27 @@ async def _window(
     after: int | None,
     before: int | None,
     max_page_size: int,
-) -> tuple[int, int, int]:
-    """The page's positions [low, high) and how many items past it to read."""
+) -> _Plan:
+    """What to read for the Relay arguments (see `resolvers.relay`): with `first`, the
+    window's head as far as the page and both flags need; with `last` alone, its tail, the
+    window's end being `before` or the sequence's length."""
     low = 0 if after is None else after + 1
-    high: int | None = before
     first = args.first
     if first is None and args.last is None:
         first = max_page_size
-    if first is not None:
-        high = low + first if high is None else min(high, low + first)
-    if args.last is not None:
-        if high is None:
-            high = await adapter.length(http, query)
-        low = max(low, high - args.last)
-    assert high is not None
-    high = max(high, low)
-    # Without a total to believe, one extra item tells whether a next page exists.
-    lookahead = 0 if adapter.trusts_total(query) or high == before else 1
-    return low, high, lookahead
+    if first is None:
+        assert args.last is not None
+        high = before if before is not None else await adapter.length(http, query)
+        size = max(0, high - low)
+        start, stop = returned_range(size, None, args.last)
+        return _Plan(low, low + start, low + stop, None, window_size=size)
+    reach = window_reach(first, args.last)
+    # Without a total to believe, one extra item tells whether the window holds more.
+    lookahead = 0 if adapter.trusts_total(query) and reach > 0 else 1
+    stop = low + reach + lookahead
+    if before is not None:
+        stop = max(low, min(stop, before))
+    return _Plan(low, low, stop, first, lookahead=lookahead)
 
 
 async def load_total(

@@ -131,11 +131,12 @@ async def test_any_json_body_gets_a_coded_graphql_answer(
     await assert_coded_graphql_answer(response, accept, well_formed_body(body))
 
 
-def json_text_of_object_or_empty(text: str | None) -> bool:
+def json_text_of_object_or_null(text: str | None) -> bool:
+    """A GET's `variables` or `extensions`: absent, empty, or the JSON text of a map or null."""
     if not text:
         return True
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(json.loads(text), dict | None)
     except ValueError:
         return False
 
@@ -161,7 +162,7 @@ async def test_any_get_query_string_gets_a_coded_graphql_answer(
     well_formed = (
         all(given_names.count(name) <= 1 for name in MEMBERS)
         and bool(values.get("query"))
-        and json_text_of_object_or_empty(values.get("variables"))
-        and json_text_of_object_or_empty(values.get("extensions"))
+        and json_text_of_object_or_null(values.get("variables"))
+        and json_text_of_object_or_null(values.get("extensions"))
     )
     await assert_coded_graphql_answer(response, headers["Accept"], well_formed)
