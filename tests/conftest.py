@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from aiohttp import web_app
 from aiohttp.test_utils import TestClient, TestServer
 
 from graph.app import build_app
@@ -44,6 +45,17 @@ class Gateway:
     def reset_counts(self) -> None:
         for provider in ("edge_impulse", "orange", "metafold", "workflow", "modelarts"):
             self.suite.sim(provider).log.clear()
+
+
+@pytest.fixture(autouse=True)
+def forget_finished_apps() -> Iterator[None]:
+    """Empty aiohttp's module-wide cache of middleware chains after each test: its 1024 entries
+    hold their handlers' apps, and so hundreds of finished tests' simulators and gateways, until
+    a worker's heap reaches gigabytes and garbage collection pauses outlast upstream timeouts."""
+    yield
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None:
+        cache.cache_clear()
 
 
 @pytest.fixture
