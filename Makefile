@@ -9,7 +9,8 @@ CHROMIUM ?= /usr/bin/chromium
 OS_RELEASE ?= /etc/os-release
 EUID ?= $(shell id -u)
 SUDO_OK ?= detect
-# pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom).
+# pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom);
+# idle workers steal queued tests, so a few long tests do not leave one worker finishing alone.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
 	[ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 4 ] && n=4; echo $$n)
 
@@ -71,7 +72,7 @@ demo: prerequisites $(DEMO_DEPS)
 	$(BIN)/jobgraph demo
 
 test: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
