@@ -468,6 +468,33 @@ def _count(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
+async def walk_pages(
+    session: aiohttp.ClientSession,
+    gateway: str,
+    max_pages: int,
+    query: Callable[[str | None], str],
+    optimum_of: Callable[[int], int],
+    before_page: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[int, int]:
+    """Follow one connection page by page (at most `max_pages`): the queries made, and the
+    sum of `optimum_of(position)` over the pages (`before_page` runs before every page but
+    the first)."""
+    queries = optimum = position = 0
+    after: str | None = None
+    while queries < max_pages:
+        if before_page is not None and queries:
+            await before_page()
+        body = await post(session, gateway, query(after))
+        queries += 1
+        optimum += optimum_of(position)
+        page = next(iter(body["data"].values()))
+        position += len(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    return queries, optimum
+
+
 CAPPED_PAGE = 100
 WORKFLOW_TEST_CAP = 50
 ARRIVALS_PER_PAGE = 3
@@ -489,26 +516,6 @@ async def _capped_and_changing_walks(
     suite = upstreams.suite
     source = {a.provider.value: name for name, a in adapters.items()}
 
-    async def paged(
-        query: Callable[[str | None], str],
-        optimum_of: Callable[[int], int],
-        before_page: Callable[[], Awaitable[None]] | None = None,
-    ) -> tuple[int, int]:
-        queries = optimum = position = 0
-        after: str | None = None
-        while queries < max_pages:
-            if before_page is not None and queries:
-                await before_page()
-            body = await post(session, gateway, query(after))
-            queries += 1
-            optimum += optimum_of(position)
-            page = next(iter(body["data"].values()))
-            position += len(page["nodes"])
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
-        return queries, optimum
-
     def cursor(after: str | None) -> str:
         return "" if after is None else f', after: "{after}"'
 
@@ -526,7 +533,7 @@ async def _capped_and_changing_walks(
     async def capped() -> tuple[int, int]:
         await _post_json(session, f"{workflow}/_control/quirks", {"cap": WORKFLOW_TEST_CAP})
         try:
-            return await paged(workflow_query, workflow_optimum)
+            return await walk_pages(session, gateway, max_pages, workflow_query, workflow_optimum)
         finally:
             await _post_json(session, f"{workflow}/_control/quirks", {"cap": None})
 
@@ -552,7 +559,9 @@ async def _capped_and_changing_walks(
 
     async def changing() -> tuple[int, int, int]:
         try:
-            queries, optimum = await paged(orange_query, orange_optimum, arrive)
+            queries, optimum = await walk_pages(
+                session, gateway, max_pages, orange_query, orange_optimum, arrive
+            )
             # README's bound: one window read more for each page the list moved under.
             return queries, optimum, queries - 1
         finally:
@@ -603,19 +612,14 @@ async def measure_economy(
         )
 
     async def walk(spec: PageSpec) -> tuple[int, int]:
-        queries = optimum = 0
-        after: str | None = None
-        position = 0
-        while queries < max_pages:
-            body = await post(session, gateway, spec.query(WALK_PAGE, after))
-            queries += 1
-            optimum += _page_optimum(adapters, source_of[spec.provider], spec.provider, position)
-            page = next(iter(body["data"].values()))
-            position += len(page["nodes"])
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
-        return queries, optimum
+        source = source_of[spec.provider]
+        return await walk_pages(
+            session,
+            gateway,
+            max_pages,
+            lambda after: spec.query(WALK_PAGE, after),
+            lambda position: _page_optimum(adapters, source, spec.provider, position),
+        )
 
     for provider in PROVIDERS:
         specs = [s for s in page_specs(suite, every_project=True) if s.provider == provider]

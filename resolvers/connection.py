@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from resolvers.client import UpstreamSession
-from resolvers.domain import CreatedOrder, Job
+from resolvers.domain import CreatedOrder, Job, epoch_micros, micros_key, time_key
 from resolvers.errors import BadUserInput, StaleCursor
 from resolvers.paging import PageWindow, WindowOutOfReach, WindowResult
 from resolvers.providers.base import ListQuery, ProviderAdapter
@@ -30,9 +29,6 @@ REALIGN_REACH = 100
 NEAR_REACH = 24
 # Times a page re-aligns and re-reads when the list changes again while it is read.
 REALIGN_ATTEMPTS = 3
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +42,7 @@ class Anchor:
 
     @classmethod
     def of(cls, position: int, job: Job) -> Anchor:
-        return cls(position, job.native_id, micros(job.created_at))
-
-
-def micros(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
+        return cls(position, job.native_id, epoch_micros(job.created_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +78,11 @@ class ConnectionPage:
 
 def _order_key(job: Job, order: CreatedOrder) -> tuple[int, int, str]:
     """Ascending in the list's order: creation time (missing last), then id."""
-    created = micros(job.created_at)
-    if created is None:
-        return (1, 0, job.native_id)
-    return (0, -created if order is CreatedOrder.DESC else created, job.native_id)
+    return (*time_key(job.created_at, order), job.native_id)
 
 
 def _anchor_key(anchor: Anchor, order: CreatedOrder) -> tuple[int, int, str]:
-    if anchor.created_us is None:
-        return (1, 0, anchor.native_id)
-    signed = -anchor.created_us if order is CreatedOrder.DESC else anchor.created_us
-    return (0, signed, anchor.native_id)
+    return (*micros_key(anchor.created_us, order), anchor.native_id)
 
 
 @dataclass(slots=True)

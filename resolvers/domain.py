@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -88,3 +88,24 @@ class JobFilterSpec:
             self.created_before is not None
             and (job.created_at is None or job.created_at >= self.created_before)
         )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(moment: datetime | None) -> int | None:
+    """Microseconds since the epoch (None stays None)."""
+    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
+
+
+def micros_key(micros: int | None, order: CreatedOrder) -> tuple[int, int]:
+    """A creation time (epoch microseconds) as a key ascending in `order`, missing last."""
+    if micros is None:
+        return (1, 0)
+    return (0, -micros if order is CreatedOrder.DESC else micros)
+
+
+def time_key(created: datetime | None, order: CreatedOrder) -> tuple[int, int]:
+    """The creation-time part of every sort key: ascending in the listing's order, None last."""
+    return micros_key(epoch_micros(created), order)

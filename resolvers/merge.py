@@ -22,12 +22,11 @@ import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from resolvers.client import UpstreamSession
 from resolvers.config import SourceConfig
-from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, time_key
 from resolvers.errors import BadUserInput, ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
 from resolvers.paging import PageWindow, WindowOutOfReach
 from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown, RawJob
@@ -35,8 +34,6 @@ from resolvers.relay import CursorWindow, PageFlags, page_flags, returned_range,
 
 T = TypeVar("T")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # A locally filtered stream is scanned in at most this many chunks per page ...
 SCAN_CHUNKS = 5
 # ... of at least this many jobs each.
@@ -148,14 +145,6 @@ def plan_streams(
 
 
 # --- merge keys --------------------------------------------------------------------------------
-
-
-def time_key(created: datetime | None, order: CreatedOrder) -> tuple[int, int]:
-    """The creation-time part of a merge key: ascending in the listing's order, None last."""
-    if created is None:
-        return (1, 0)
-    micros = (created - _EPOCH) // _MICROSECOND
-    return (0, -micros if order is CreatedOrder.DESC else micros)
 
 
 def merge_key(job: Job | RawJob, order: CreatedOrder, stream: int, position: int) -> MergeKey:
