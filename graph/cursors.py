@@ -43,7 +43,7 @@ class CursorCodec:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._key, body, hashlib.sha256).digest()[:_MAC_BYTES]
 
-    def encode(self, binding: bytes, position: int | Sequence[int | str | None]) -> str:
+    def encode(self, binding: bytes, position: int | Sequence[Any]) -> str:
         body = orjson.dumps([CURSOR_VERSION, _b64(binding), position])
         return _b64(body + self._mac(body))
 

@@ -21,7 +21,7 @@ from resolvers.client import UpstreamSession
 from resolvers.domain import CreatedOrder, Job, epoch_micros, micros_key, time_key
 from resolvers.errors import BadUserInput, StaleCursor
 from resolvers.paging import PageWindow, WindowOutOfReach, WindowResult
-from resolvers.providers.base import ListQuery, ProviderAdapter
+from resolvers.providers.base import ListQuery, ProviderAdapter, RawJob
 from resolvers.relay import CursorWindow, page_flags, returned_range, window_reach
 
 # How far either side of its old position a cursor's job is looked for (one window read).
@@ -76,9 +76,13 @@ class ConnectionPage:
     total: int | None
 
 
-def _order_key(job: Job, order: CreatedOrder) -> tuple[int, int, str]:
+def _order_key(raw: RawJob, order: CreatedOrder) -> tuple[int, int, str]:
     """Ascending in the list's order: creation time (missing last), then id."""
-    return (*time_key(job.created_at, order), job.native_id)
+    return (*time_key(raw.created_at, order), _id(raw))
+
+
+def _id(raw: RawJob) -> str:
+    return raw.job().native_id
 
 
 def _anchor_key(anchor: Anchor, order: CreatedOrder) -> tuple[int, int, str]:
@@ -90,8 +94,8 @@ class _Read:
     """A contiguous run of the sequence as read: jobs at [start, start + len(jobs))."""
 
     start: int
-    jobs: list[Job]
-    result: WindowResult[Job]
+    jobs: list[RawJob]
+    result: WindowResult[RawJob]
 
     @property
     def stop(self) -> int:
@@ -104,13 +108,17 @@ class _Read:
 
 
 @dataclass(slots=True)
-class _Sequence:
-    """One page's view of an upstream sequence: windows read once, ties put in id order."""
+class SequenceReads:
+    """One page's (or, in the federated merge, one operation's) view of an upstream sequence:
+    windows read once, and where it is ordered by creation time, ties put in id order."""
 
     adapter: ProviderAdapter
     http: UpstreamSession
     query: ListQuery
     order: CreatedOrder | None
+    # Build jobs only when used (ties, ids looked for, the page): the merge reads ahead of
+    # what it emits, and a job that does not parse fails only the page that uses it.
+    lazy: bool = False
     reads: list[_Read] = field(default_factory=list)
 
     async def read(self, start: int, stop: int) -> _Read:
@@ -144,7 +152,7 @@ class _Sequence:
                 return _Read(start, jobs[start - low : stop - low], result)
             margin *= 4
 
-    async def _consistent(self, low: int, jobs: list[Job]) -> list[Job]:
+    async def _consistent(self, low: int, jobs: list[RawJob]) -> list[RawJob]:
         """`jobs` (from position `low`) with every run of equal creation times read in one
         request: each request may order a run differently, so a run split across two
         requests can show one job twice and another not at all."""
@@ -156,7 +164,7 @@ class _Sequence:
             last = max(i for i, j in enumerate(jobs) if _same_time(j, repeated))
             again = await self._fetch(low + first, low + last + 1)
             run = list(again.items)
-            if len(run) != last + 1 - first or len({j.native_id for j in run}) != len(run):
+            if len(run) != last + 1 - first or len({_id(j) for j in run}) != len(run):
                 raise StaleCursor(
                     f"{len(run)} jobs created at one instant come back in a different order on "
                     "every request, and more of them than one request returns: they cannot be "
@@ -165,13 +173,21 @@ class _Sequence:
             jobs[first : last + 1] = run
         return jobs
 
-    async def _fetch(self, start: int, stop: int) -> WindowResult[Job]:
+    async def _fetch(self, start: int, stop: int) -> WindowResult[RawJob]:
+        window = PageWindow(start, stop)
         try:
-            return await self.adapter.fetch_window(self.http, self.query, PageWindow(start, stop))
+            if self.lazy:
+                return await self.adapter.fetch_raw_window(self.http, self.query, window)
+            built = await self.adapter.fetch_window(self.http, self.query, window)
         except WindowOutOfReach as exc:
             raise BadUserInput(
                 f"cursor position is beyond what the upstream can page to: {exc}"
             ) from None
+        items = [RawJob.of(job) for job in built.items]
+        return WindowResult(
+            built.window, items, built.total, built.end, built.requests, built.observed_cap,
+            built.largest_page,
+        )  # fmt: skip
 
 
 def _still_at(read: _Read, start: int, anchor: Anchor | None, position: int | None) -> bool:
@@ -182,40 +198,50 @@ def _still_at(read: _Read, start: int, anchor: Anchor | None, position: int | No
     if offset >= len(read.jobs):
         return True
     job = read.jobs[offset]
-    return job.native_id == anchor.native_id or not _exists_elsewhere(read, anchor)
+    return _id(job) == anchor.native_id or not _exists_elsewhere(read, anchor)
 
 
 def _exists_elsewhere(read: _Read, anchor: Anchor) -> bool:
-    return any(job.native_id == anchor.native_id for job in read.jobs)
+    return any(_id(job) == anchor.native_id for job in read.jobs)
 
 
-def _first_repeat(jobs: list[Job]) -> Job | None:
-    seen: set[str] = set()
-    for job in jobs:
-        if job.native_id in seen:
-            return job
-        seen.add(job.native_id)
+def _first_repeat(jobs: list[RawJob]) -> RawJob | None:
+    """A job listed twice in a read sorted by creation time: both copies fall in one run of
+    equal times, so only runs are looked at (and built)."""
+    for _, grouped in itertools.groupby(jobs, key=lambda raw: raw.created_at):
+        run = list(grouped)
+        if len(run) < 2:
+            continue
+        seen: set[str] = set()
+        for raw in run:
+            if _id(raw) in seen:
+                return raw
+            seen.add(_id(raw))
     return None
 
 
-def _same_time(a: Job, b: Job) -> bool:
+def _same_time(a: RawJob, b: RawJob) -> bool:
     return a.created_at == b.created_at
 
 
-def _ties_by_id(jobs: list[Job]) -> list[Job]:
-    """Each run of equal creation times in id order (upstreams give no stable order there)."""
-    ordered: list[Job] = []
-    for _, run in itertools.groupby(jobs, key=lambda job: job.created_at):
-        ordered.extend(sorted(run, key=lambda job: job.native_id))
+def _ties_by_id(jobs: list[RawJob]) -> list[RawJob]:
+    """Each run of equal creation times in id order (upstreams give no stable order there);
+    only jobs in runs are built."""
+    ordered: list[RawJob] = []
+    for _, run in itertools.groupby(jobs, key=lambda raw: raw.created_at):
+        group = list(run)
+        ordered.extend(sorted(group, key=_id) if len(group) > 1 else group)
     return ordered
 
 
-async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool, span: int = 0) -> int:
+async def _realign(
+    sequence: SequenceReads, anchor: Anchor, *, as_after: bool, span: int = 0
+) -> int:
     """Where the cut a cursor stands for lies now: used as `after`, the position of the last
     job at or before the anchor; as `before`, the position of the first job at or after it."""
     position = anchor.position
     here = await sequence.read(position, position + 1)
-    if here.jobs and here.jobs[0].native_id == anchor.native_id:
+    if here.jobs and _id(here.jobs[0]) == anchor.native_id:
         return position
     # A near look first (one request on most upstreams), then the whole reach.
     for reach in (NEAR_REACH, REALIGN_REACH):
@@ -223,7 +249,7 @@ async def _realign(sequence: _Sequence, anchor: Anchor, *, as_after: bool, span:
         low = max(0, position - reach - (0 if as_after else span))
         around = await sequence.read(low, position + reach + 1 + (span if as_after else 0))
         for offset, job in enumerate(around.jobs):
-            if job.native_id == anchor.native_id:
+            if _id(job) == anchor.native_id:
                 return low + offset
     order = sequence.order
     if order is not None and anchor.created_us is not None:
@@ -252,7 +278,7 @@ async def load_page(
     """The jobs the Relay arguments select, with as few upstream requests as the scheme allows;
     the page and its flags cut as `resolvers.relay` says."""
     args.check(max_page_size)
-    sequence = _Sequence(adapter, http, query, adapter.created_order(query))
+    sequence = SequenceReads(adapter, http, query, adapter.created_order(query))
     after, before = args.after, args.before
     anchors = [a for a in (args.after_anchor, args.before_anchor) if a is not None]
     if anchors:
@@ -295,7 +321,7 @@ async def load_page(
             edges_before_after=plan.low > 0,
             edges_from_before=before is not None,
         )
-        start, jobs = plan.read_start - plan.low, read.jobs
+        start, jobs = plan.read_start - plan.low, [raw.job() for raw in read.jobs]
     else:
         if total is not None:
             end = total if before is None else min(total, before)
@@ -309,7 +335,7 @@ async def load_page(
                 edges_before_after=plan.low > 0,
             )
         start, stop = returned_range(len(read.jobs), plan.first, args.last)
-        jobs = read.jobs[start:stop]
+        jobs = [raw.job() for raw in read.jobs[start:stop]]
     flags = page_flags(plan.first, args.last, window)
     return ConnectionPage(plan.low + start, jobs, flags.has_next, flags.has_previous, total)
 

@@ -7,12 +7,18 @@ and sorted locally (ties in id order, since no upstream keeps one for them). Who
 creation times up front (`RawJob`); a job is built when a page scans it.
 
 Every job has a total merge key: (creation time, missing times last in both orders; the
-stream's place in config order; its position in the stream). A cut through the merged list
-is therefore one position per stream (`Boundary`): a cursor records it, and the next page
-resumes every stream from there. A page takes up to k+1 matching jobs from each stream (in
-bounded chunks, for filters only applied locally), merges them, and emits the k smallest keys
-— never past the last key a stream has scanned while it could still hold matches, so a sparse
-filter may give a short page with `has_next`, never a wrong order.
+stream's place in config order; its id). Within one operation a stream's jobs are in that
+order, so a cut through the merged list is one position per stream (`Boundary`). A page takes
+up to k+1 matching jobs from each stream (in bounded chunks, for filters only applied
+locally), merges them, and emits the k smallest keys — never past the last key a stream has
+scanned while it could still hold matches, so a sparse filter may give a short page with
+`has_next`, never a wrong order.
+
+Positions shift when jobs are created or deleted between two pages, so a cursor also records
+the job its cut lies beside (`CutKey`: stream, creation time, id). A page first re-aligns each
+stream to that key (`JobMerge.resolve`): exactly, over a list read whole; within
+`REALIGN_REACH` positions of the old one, in one read shared with the page's first window,
+over a list the upstream sorts. The key need not exist any more: the streams are sorted by it.
 """
 
 from __future__ import annotations
@@ -26,9 +32,26 @@ from typing import Any, TypeVar
 
 from resolvers.client import UpstreamSession
 from resolvers.config import SourceConfig
-from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, time_key
-from resolvers.errors import BadUserInput, ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
-from resolvers.paging import PageWindow, WindowOutOfReach
+from resolvers.connection import NEAR_REACH, REALIGN_REACH, SequenceReads
+from resolvers.domain import (
+    CreatedOrder,
+    Job,
+    JobFilterSpec,
+    JobStatus,
+    Provider,
+    epoch_micros,
+    micros_key,
+    time_key,
+)
+from resolvers.errors import (
+    BadUserInput,
+    ErrorCode,
+    JobgraphError,
+    QueryTooComplex,
+    StaleCursor,
+    UpstreamError,
+)
+from resolvers.paging import PageWindow
 from resolvers.providers.base import ListQuery, ProviderAdapter, Pushdown, RawJob
 from resolvers.relay import CursorWindow, PageFlags, page_flags, returned_range, window_reach
 
@@ -44,13 +67,17 @@ FIRST_SCAN_WINDOW = 500
 # Sequences whose last whole-read length an adapter remembers, to size the next read exactly.
 REMEMBERED_LENGTHS = 1024
 
-# (missing creation time, signed microseconds, stream index, position in stream)
+# (missing creation time, signed microseconds, stream index, position in stream): within one
+# operation, positions in a stream are in (creation time, id) order.
 MergeKey = tuple[int, int, int, int]
 
-# Cursor position layouts (lists of ints, signed by the graph layer's CursorCodec); an edge
-# whose job is its stream's last one has its own layout, so that paging on after it skips the
-# finished stream.
-_BOUNDARY, _EDGE, _OFFSET, _LAST_EDGE = 0, 1, 2, 3
+# Cursor position layouts (JSON lists, signed by the graph layer's CursorCodec); an edge whose
+# job is its stream's last one has its own layout, so that paging on after it skips the
+# finished stream. Layouts 0, 1 and 3 are cursors from before cut keys: still read, not
+# re-aligned.
+_BOUNDARY, _EDGE, _OFFSET, _LAST_EDGE, _KEYED_BOUNDARY, _KEYED_EDGE, _KEYED_LAST_EDGE = range(7)
+# The longest id a cursor may carry (ids are upstream strings; cursors are bounded anyway).
+_MAX_ID_CHARS = 512
 # A stream position meaning "its end, whatever its length" (a source that failed to say).
 END = 2**31 - 1
 _BELOW_ALL: MergeKey = (-1, 0, 0, 0)
@@ -166,38 +193,64 @@ def spec_is_local_free(spec: JobFilterSpec) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class CutKey:
+    """The job a cut lies just after (`after`) or just before: its stream, creation time in
+    epoch microseconds (None where it has none) and id. Every job of every stream is on one
+    side of it, however the streams have changed since."""
+
+    stream: int
+    created_us: int | None
+    native_id: str
+    after: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Boundary:
     """A cut through every stream: positions below `positions[i]` of stream i lie before it.
 
     The flags record what is known about matching jobs on either side (for `hasPreviousPage`
-    and `hasNextPage` when paging resumes from here).
+    and `hasNextPage` when paging resumes from here). `key`, where known, defines the cut when
+    the positions have shifted since.
     """
 
     positions: tuple[int, ...]
     matches_before: bool = False
     matches_after: bool = False
+    key: CutKey | None = None
+    # Streams not read where the cut was made (they failed): they resume from their
+    # positions, not from the key.
+    held: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class EdgeMark:
-    """The cursor of one emitted job: the cut just after it, the stream it came from, and
-    whether it was that stream's last job (known from a total or a short read)."""
+    """The cursor of one emitted job: the cut just after it, the stream it came from, whether
+    it was that stream's last job (known from a total or a short read), and its time and id."""
 
     stream: int
     positions: tuple[int, ...]
     last_of_stream: bool = False
+    native_id: str | None = None
+    created_us: int | None = None
+    held: tuple[int, ...] = ()
+
+    def _key(self, *, after: bool) -> CutKey | None:
+        if self.native_id is None:
+            return None
+        return CutKey(self.stream, self.created_us, self.native_id, after)
 
     def after(self) -> Boundary:
-        if not self.last_of_stream:
-            return Boundary(self.positions, matches_before=True)
         positions = list(self.positions)
-        positions[self.stream] = END
-        return Boundary(tuple(positions), matches_before=True)
+        if self.last_of_stream:
+            positions[self.stream] = END
+        key = self._key(after=True)
+        return Boundary(tuple(positions), matches_before=True, key=key, held=self.held)
 
     def before(self) -> Boundary:
         positions = list(self.positions)
         positions[self.stream] -= 1
-        return Boundary(tuple(positions), matches_after=True)
+        key = self._key(after=False)
+        return Boundary(tuple(positions), matches_after=True, key=key, held=self.held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,30 +263,77 @@ class OffsetMark:
 Mark = Boundary | EdgeMark | OffsetMark
 
 
-def mark_position(mark: Mark) -> list[int]:
+def mark_position(mark: Mark) -> list[Any]:
     """The JSON position a cursor carries for `mark`."""
     if isinstance(mark, EdgeMark):
-        return [_LAST_EDGE if mark.last_of_stream else _EDGE, mark.stream, *mark.positions]
+        if mark.native_id is None:
+            return [_LAST_EDGE if mark.last_of_stream else _EDGE, mark.stream, *mark.positions]
+        kind = _KEYED_LAST_EDGE if mark.last_of_stream else _KEYED_EDGE
+        held = list(mark.held)
+        return [kind, mark.stream, mark.created_us, mark.native_id, held, *mark.positions]
     if isinstance(mark, OffsetMark):
         return [_OFFSET, mark.offset]
-    return [_BOUNDARY, int(mark.matches_before), int(mark.matches_after), *mark.positions]
+    flags: list[Any] = [int(mark.matches_before), int(mark.matches_after)]
+    key = mark.key
+    if key is None:
+        return [_BOUNDARY, *flags, *mark.positions]
+    cut = [key.stream, key.created_us, key.native_id, list(mark.held), int(key.after)]
+    return [_KEYED_BOUNDARY, *flags, *cut, *mark.positions]
 
 
 def mark_from_position(raw: Any, streams: int, argument: str) -> Mark:
     """The mark inside a decoded cursor position; anything else is BAD_USER_INPUT."""
     invalid = BadUserInput(f"`{argument}` is not a valid cursor")
-    if not isinstance(raw, list) or not raw or any(type(v) is not int or v < 0 for v in raw):
+    if not isinstance(raw, list) or not raw or type(raw[0]) is not int:
         raise invalid
     kind, rest = raw[0], raw[1:]
+    native_id: str | None = None
+    created_us: int | None = None
+    held: tuple[int, ...] = ()
+    if kind in (_KEYED_EDGE, _KEYED_LAST_EDGE, _KEYED_BOUNDARY):
+        # The cut key's time and id sit before the positions: [.., created_us, id, ..].
+        at = 1 if kind != _KEYED_BOUNDARY else 3
+        if len(rest) < at + 3:
+            raise invalid
+        created_us, native_id, listed = rest[at], rest[at + 1], rest[at + 2]
+        if not _valid_key(created_us, native_id) or not _valid_held(listed, streams):
+            raise invalid
+        held = tuple(listed)
+        rest = [*rest[:at], *rest[at + 3 :]]
+    if any(type(v) is not int or v < 0 for v in rest):
+        raise invalid
     if kind == _OFFSET and len(rest) == 1:
         return OffsetMark(rest[0])
-    if kind in (_EDGE, _LAST_EDGE) and len(rest) == streams + 1:
+    if kind in (_EDGE, _LAST_EDGE, _KEYED_EDGE, _KEYED_LAST_EDGE) and len(rest) == streams + 1:
         stream, positions = rest[0], tuple(rest[1:])
         if stream < streams and 1 <= positions[stream] < END:
-            return EdgeMark(stream, positions, last_of_stream=kind == _LAST_EDGE)
+            last = kind in (_LAST_EDGE, _KEYED_LAST_EDGE)
+            return EdgeMark(stream, positions, last, native_id, created_us, held)
     if kind == _BOUNDARY and len(rest) == streams + 2 and rest[0] <= 1 and rest[1] <= 1:
         return Boundary(tuple(rest[2:]), bool(rest[0]), bool(rest[1]))
+    if kind == _KEYED_BOUNDARY and len(rest) == streams + 4 and max(rest[0], rest[1]) <= 1:
+        stream, after = rest[2], rest[3]
+        if stream < streams and after <= 1:
+            assert native_id is not None
+            key = CutKey(stream, created_us, native_id, bool(after))
+            return Boundary(tuple(rest[4:]), bool(rest[0]), bool(rest[1]), key, held)
     raise invalid
+
+
+def _valid_held(listed: Any, streams: int) -> bool:
+    return (
+        isinstance(listed, list)
+        and len(listed) <= streams
+        and all(type(i) is int and 0 <= i < streams for i in listed)
+    )
+
+
+def _valid_key(created_us: Any, native_id: Any) -> bool:
+    return (
+        (created_us is None or type(created_us) is int)
+        and isinstance(native_id, str)
+        and 0 < len(native_id) <= _MAX_ID_CHARS
+    )
 
 
 # --- reading one stream ------------------------------------------------------------------------
@@ -242,8 +342,9 @@ def mark_from_position(raw: Any, streams: int, argument: str) -> Mark:
 class StreamReader:
     """One stream's sequence by position, within one operation.
 
-    Ordered streams read windows from the upstream (identical requests are shared by the
-    operation's session); unordered ones are read whole once and sorted locally (ties in id order).
+    Ordered streams read windows from the upstream, once each, with every run of equal
+    creation times put in id order (`SequenceReads`: upstreams may return a run in any
+    order); unordered ones are read whole once and sorted locally (ties in id order too).
     """
 
     def __init__(
@@ -256,6 +357,7 @@ class StreamReader:
         self.known_length: int | None = None
         self._sorted: asyncio.Future[list[RawJob]] | None = None
         self._length: asyncio.Future[int] | None = None
+        self._reads = SequenceReads(stream.adapter, http, stream.query, order, lazy=True)
 
     @property
     def in_memory(self) -> bool:
@@ -268,18 +370,12 @@ class StreamReader:
         if self.in_memory:
             return (await self.sorted_jobs())[start:stop]
         stream = self.stream
-        try:
-            result = await stream.adapter.fetch_raw_window(
-                self.http, stream.query, PageWindow(start, stop)
-            )
-        except WindowOutOfReach as exc:
-            raise BadUserInput(
-                f"cursor position is beyond what {stream.source} can page to: {exc}"
-            ) from None
-        if stream.adapter.trusts_total(stream.query) and result.trusted_total is not None:
-            self.known_length = result.trusted_total
-        self._check_sorted(result.items)
-        return result.items
+        read = await self._reads.read(start, stop)
+        total = read.result.trusted_total
+        if stream.adapter.trusts_total(stream.query) and total is not None:
+            self.known_length = total
+        self._check_sorted(read.jobs)
+        return read.jobs
 
     async def length(self) -> int:
         """The sequence's length (a reported total, a probe, or the local scan)."""
@@ -449,6 +545,8 @@ class _Cut:
     # A matching job is known to lie beyond the cut.
     unemitted: bool
     failures: list[StreamFailure]
+    # The key the cut lies beside (after it forward, before it backward), where it is a job's.
+    limit: MergeKey | None = None
 
 
 def _flagged(page: MergedPage, flags: PageFlags) -> MergedPage:
@@ -503,8 +601,15 @@ class JobMerge:
                 raise BadUserInput(
                     f"`{name}` must be between 0 and {self.max_page_size}, got {value}"
                 )
-        after = None if args.after is None else await self.resolve(args.after, "after")
-        before = None if args.before is None else await self.resolve(args.before, "before")
+        backward = args.first is None and args.last is not None
+        first = self.max_page_size if args.first is None else args.first
+        span = (
+            args.last if backward and args.last is not None else window_reach(first, args.last)
+        ) + 1
+        after = None if args.after is None else await self.resolve(args.after, "after", span=span)
+        before = (
+            None if args.before is None else await self.resolve(args.before, "before", span=span)
+        )
         if (
             after is not None
             and before is not None
@@ -553,6 +658,8 @@ class JobMerge:
                 cut.boundary,
                 matches_before=bool(edges) or start.matches_before,
                 matches_after=cut.unemitted,
+                key=self._cut_key(cut, after=True) or start.key,
+                held=self._held(cut),
             )
         return MergedPage(
             edges=edges,
@@ -587,6 +694,8 @@ class JobMerge:
             cut.boundary,
             matches_before=cut.unemitted,
             matches_after=bool(edges) or end.matches_after,
+            key=self._start_key(cut, after, end),
+            held=self._held(cut),
         )
         start_mark: Mark | None = edges[0].mark if edges else None
         if cut.short:
@@ -601,6 +710,32 @@ class JobMerge:
             failures=cut.failures,
         )
 
+    def _held(self, cut: _Cut) -> tuple[int, ...]:
+        """The streams a cut did not read (failed ones), which keep their positions."""
+        return tuple(s.index for s in self.streams if s.index not in cut.scans)
+
+    def _start_key(self, cut: _Cut, after: Boundary | None, end: Boundary) -> CutKey | None:
+        """The cut key of a backward page's start."""
+        if cut.limit is None:
+            # Every stream was scanned down to the window's start.
+            return None if after is None else after.key
+        if cut.limit == _ABOVE_ALL:
+            return end.key
+        return self._cut_key(cut, after=False)
+
+    def _cut_key(self, cut: _Cut, *, after: bool) -> CutKey | None:
+        """The cut key of a cut that lies beside a scanned job (None where it does not)."""
+        limit = cut.limit
+        if limit is None or limit in (_BELOW_ALL, _ABOVE_ALL) or limit[2] not in cut.scans:
+            return None
+        scan = cut.scans[limit[2]]
+        raw = scan.jobs[limit[3] - scan.low]
+        try:
+            native_id = raw.job().native_id
+        except JobgraphError:
+            return None
+        return CutKey(limit[2], epoch_micros(raw.created_at), native_id, after)
+
     @staticmethod
     def _edge(key: MergeKey, job: Job, origin: tuple[int, ...], cut: _Cut) -> MergedEdge:
         """The edge of an emitted job: every scanned stream cut just after its key."""
@@ -614,7 +749,10 @@ class JobMerge:
                 last = scan.forward_position(taken) == END
             else:
                 positions[index] = scan.forward_position(taken)
-        return MergedEdge(job, EdgeMark(key[2], tuple(positions), last))
+        held = tuple(i for i in range(len(positions)) if i not in cut.scans)
+        created_us = epoch_micros(job.created_at)
+        mark = EdgeMark(key[2], tuple(positions), last, job.native_id, created_us, held)
+        return MergedEdge(job, mark)
 
     # --- directional merges ------------------------------------------------------------------
 
@@ -667,6 +805,7 @@ class JobMerge:
             more=unemitted or bool(horizons),
             unemitted=unemitted,
             failures=failures,
+            limit=limit,
         )
 
     async def _merge_backward(
@@ -724,6 +863,7 @@ class JobMerge:
             more=unemitted or bool(horizons),
             unemitted=unemitted,
             failures=failures,
+            limit=limit,
         )
 
     def _build(self, cut: _Cut, scans: dict[int, _Scan], failures: list[StreamFailure]) -> bool:
@@ -898,13 +1038,74 @@ class JobMerge:
                 offset += min(position, await reader.length())
         return offset
 
-    async def resolve(self, mark: Mark, argument: str) -> Boundary:
-        """The cut a decoded cursor stands for, used as `after` or as `before`."""
+    async def resolve(self, mark: Mark, argument: str, *, span: int = 1) -> Boundary:
+        """The cut a decoded cursor stands for, used as `after` or as `before`, in the streams
+        as they are now; `span` jobs are about to be scanned from it (one read does both)."""
+        if isinstance(mark, OffsetMark):
+            return await self._resolve_offset(mark.offset, argument)
         if isinstance(mark, EdgeMark):
-            return mark.after() if argument == "after" else mark.before()
-        if isinstance(mark, Boundary):
+            mark = mark.after() if argument == "after" else mark.before()
+        key = mark.key
+        if key is None:
             return mark
-        return await self._resolve_offset(mark.offset, argument)
+        forward = argument == "after"
+        aligned = [s for s in self.streams if s.index not in mark.held]
+        calls = [
+            self._align(s, mark.positions[s.index], key, forward=forward, span=span)
+            for s in aligned
+        ]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        positions = list(mark.positions)
+        for stream, outcome in zip(aligned, outcomes, strict=True):
+            if isinstance(outcome, StaleCursor) or not isinstance(outcome, JobgraphError | int):
+                raise outcome
+            if isinstance(outcome, int):
+                positions[stream.index] = outcome
+            # A stream that fails here keeps the cursor's position; its scan reports it.
+        return replace(mark, positions=tuple(positions))
+
+    async def _align(
+        self, stream: Stream, hint: int, key: CutKey, *, forward: bool, span: int
+    ) -> int:
+        """Stream `stream`'s position of the cut `key` defines: how many of its jobs lie
+        before it. Over a list read whole, exact; over one the upstream sorts, found within
+        `REALIGN_REACH` of the cursor's old position `hint`, in one read with the `span` jobs
+        to be scanned from there wherever it has not moved."""
+        if hint >= END:
+            return hint
+        reader = self.readers[stream.index]
+        index = stream.index
+        if reader.in_memory:
+            jobs = await reader.sorted_jobs()
+            return bisect_left(jobs, True, key=lambda raw: not self._before_cut(raw, index, key))
+        chunk, _ = self._chunking(reader, span)
+        ahead, behind = (chunk, 1) if forward else (1, chunk)
+        for reach in (0, NEAR_REACH, REALIGN_REACH):
+            low = max(0, hint - behind - reach)
+            high = hint + ahead + reach
+            jobs = await reader.read(low, high)
+            before = [self._before_cut(raw, index, key) for raw in jobs]
+            bounded_left = low == 0 or (bool(before) and before[0])
+            bounded_right = len(jobs) < high - low or (bool(before) and not before[-1])
+            if bounded_left and bounded_right:
+                # Sorted by the key's order, so the jobs before the cut come first.
+                return low + sum(before)
+        raise StaleCursor(
+            f"{stream.source} changed under this cursor: its place moved more than "
+            f"{REALIGN_REACH} jobs; start again from the first page"
+        )
+
+    def _before_cut(self, raw: RawJob, stream: int, key: CutKey) -> bool:
+        """Whether a job of `stream` lies before the cut: by creation time, then stream, then
+        id (built only to break a tie in time within the key's stream)."""
+        mine = time_key(raw.created_at, self.order)
+        theirs = micros_key(key.created_us, self.order)
+        if mine != theirs:
+            return mine < theirs
+        if stream != key.stream:
+            return stream < key.stream
+        native_id = raw.job().native_id
+        return native_id < key.native_id or (native_id == key.native_id and key.after)
 
     async def _resolve_offset(self, offset: int, argument: str) -> Boundary:
         """The cut after the first `offset` merged jobs, merged from whichever end is nearer:

@@ -47,7 +47,10 @@ def fewest_requests(adapter: Any, project: str | None, size: int, shown: int) ->
     """Requests one page needs from a stream that has shown `shown` of its `size` jobs."""
     lookahead = 0 if adapter.reports_total else 1
     if adapter.pushdown(project, CreatedOrder.DESC, JobFilterSpec()).ordered:
-        window = PageWindow(shown, shown + PAGE + lookahead)
+        # Past the first page, the read also holds the cursor's job (re-alignment) and one
+        # job either side (a run of equal creation times crossing the window's edge).
+        low = max(0, shown - 2)
+        window = PageWindow(low, shown + PAGE + lookahead + 1)
     else:
         window = PageWindow(0, max(1, size + lookahead))
     cap = ORANGE_SERVER_CAP if adapter.provider.value == "orange" else None
@@ -67,8 +70,9 @@ def upstream_requests(gateway: Gateway) -> Counter[Stream]:
 
 async def walk_counting(
     gateway: Gateway, job_filter: dict[str, Any] | None = None
-) -> tuple[Counter[Stream], Counter[Stream]]:
-    """(requests made, fewest needed) per stream over a whole forward walk in pages of 20."""
+) -> tuple[Counter[Stream], Counter[Stream], Counter[Stream]]:
+    """(requests made, fewest needed, pages that read it) per stream over a whole forward
+    walk in pages of 20."""
     sizes = stream_sizes(gateway)
     providers = None if job_filter is None else job_filter.get("providers")
     included = {
@@ -78,6 +82,7 @@ async def walk_counting(
     }
     shown: Counter[Stream] = Counter()
     needed: Counter[Stream] = Counter()
+    pages: Counter[Stream] = Counter()
     gateway.reset_counts()
     after = None
     for index in range(10_000):
@@ -85,13 +90,14 @@ async def walk_counting(
             adapter, size = sizes[key]
             if index == 0 or shown[key] < size:
                 needed[key] += fewest_requests(adapter, key[1], size, shown[key])
+                pages[key] += 1
         data = await gateway.data(QUERY, {"after": after, "filter": job_filter})
         shown.update((n["source"], n["projectId"]) for n in data["jobs"]["nodes"])
         if not data["jobs"]["pageInfo"]["hasNextPage"]:
             break
         after = data["jobs"]["pageInfo"]["endCursor"]
     assert all(shown[key] == sizes[key][1] for key in included)
-    return upstream_requests(gateway), needed
+    return upstream_requests(gateway), needed, pages
 
 
 async def test_a_page_ending_on_a_streams_last_job_leaves_that_stream_out_of_the_next_page(
@@ -115,9 +121,17 @@ async def test_federated_walk_makes_no_more_requests_than_each_stream_needs(
     # The first page of a fresh process cannot know how long the workflow list (no total) is;
     # after it, whole reads of unsorted streams are sized by the length last seen.
     await gateway.data(QUERY, {"after": None})
-    made, needed = await walk_counting(gateway)
-    assert {key: made[key] for key in needed if made[key] > needed[key]} == {}
-    assert sum(made.values()) <= sum(needed.values())
+    made, needed, pages = await walk_counting(gateway)
+    # Where the upstream sorts, a run of equal creation times crossing a window's edge is read
+    # again whole (its order may differ on every request): at most one more request a page.
+    sizes = stream_sizes(gateway)
+    allowed = Counter(needed)
+    for key, (adapter, _) in sizes.items():
+        if adapter.pushdown(key[1], CreatedOrder.DESC, JobFilterSpec()).ordered:
+            allowed[key] += pages[key]
+    assert {key: (made[key], allowed[key]) for key in needed if made[key] > allowed[key]} == {}
+    unsorted = [key for key in needed if allowed[key] == needed[key]]
+    assert sum(made[key] for key in unsorted) <= sum(needed[key] for key in unsorted)
 
 
 def test_an_adapter_remembers_a_bounded_number_of_sequence_lengths(gateway: Gateway) -> None:
