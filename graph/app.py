@@ -216,12 +216,13 @@ def build_app(
     server = config.server
     metrics = GatewayMetrics()
     services = build_services(config, env, observer=metrics)
+    authenticator = Authenticator(config.auth, env)
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
-            auth_middleware(Authenticator(config.auth, env)),
+            auth_middleware(authenticator),
             body_limit_middleware(server.max_body_bytes),
         ],
     )
@@ -233,6 +234,13 @@ def build_app(
         await services.client.close()
 
     app.cleanup_ctx.append(upstream_session)
+    if authenticator.jwt is not None:
+        jwt_verifier = authenticator.jwt
+
+        async def load_jwks(_app: web.Application) -> None:
+            await jwt_verifier.start()
+
+        app.on_startup.append(load_jwks)
     schema = build_schema(
         limits=QueryLimitSettings.from_server(server), introspection=server.introspection
     )
