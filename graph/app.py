@@ -27,6 +27,7 @@ from graph.limits import QueryLimitSettings, body_limit_middleware
 from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
 from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
+from graph.ratelimit import RateLimiter, rate_limit_middleware
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
 from graph.transport import (
@@ -223,6 +224,7 @@ def build_app(
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
             auth_middleware(authenticator),
+            rate_limit_middleware(RateLimiter(config.rate_limits)),
             body_limit_middleware(server.max_body_bytes),
         ],
     )

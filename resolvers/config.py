@@ -112,6 +112,12 @@ class AuthConfig(_Strict):
         return self
 
 
+class RateLimitConfig(_Strict):
+    """Per-principal token buckets; 0 turns a limit off."""
+
+    requests_per_minute: float = Field(default=0.0, ge=0)
+
+
 class SourceConfig(_Strict):
     name: str
     provider: Provider
@@ -187,6 +193,7 @@ class SourceConfig(_Strict):
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -233,7 +240,7 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
                     break
             else:
                 raise ConfigError(f"{env_name}: no source named {source_name!r}")
-        elif len(parts) == 2 and parts[0] in ("server", "auth"):
+        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits"):
             merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
         else:
             raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")
