@@ -27,6 +27,7 @@ from graph.limits import QueryLimitSettings, body_limit_middleware
 from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
 from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
+from graph.ratelimit import RateLimiter, rate_limit_middleware
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
 from graph.transport import (
@@ -216,12 +217,14 @@ def build_app(
     server = config.server
     metrics = GatewayMetrics()
     services = build_services(config, env, observer=metrics)
+    authenticator = Authenticator(config.auth, env)
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
-            auth_middleware(Authenticator(config.auth, env)),
+            auth_middleware(authenticator),
+            rate_limit_middleware(RateLimiter(config.rate_limits)),
             body_limit_middleware(server.max_body_bytes),
         ],
     )
@@ -233,6 +236,13 @@ def build_app(
         await services.client.close()
 
     app.cleanup_ctx.append(upstream_session)
+    if authenticator.jwt is not None:
+        jwt_verifier = authenticator.jwt
+
+        async def load_jwks(_app: web.Application) -> None:
+            await jwt_verifier.start()
+
+        app.on_startup.append(load_jwks)
     schema = build_schema(
         limits=QueryLimitSettings.from_server(server), introspection=server.introspection
     )

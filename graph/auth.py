@@ -3,7 +3,8 @@
 Tokens are read once, at startup, from the env vars `[[auth.tokens]]` names; only their
 SHA-256 digests are kept. A presented token is compared with every configured digest in
 constant time (`hmac.compare_digest`, no early exit), so timing tells nothing about which
-token, or how much of one, matched.
+token, or how much of one, matched. With `mode = "jwt"` (or `"token+jwt"`) a bearer JWT is
+verified by `graph.jwtauth.JwtVerifier` instead.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from graph.context import ANONYMOUS, Principal
+from graph.jwtauth import JwtVerifier, looks_like_jwt
 from graph.responses import error_response
 from resolvers.config import AuthConfig, ConfigError
 from resolvers.errors import ErrorCode, Forbidden, Unauthenticated
@@ -48,7 +50,8 @@ class Authenticator:
     def __init__(self, config: AuthConfig, environ: Mapping[str, str]) -> None:
         self.mode = config.mode
         self._tokens: list[CallerToken] = []
-        if config.mode != "token":
+        self.jwt = JwtVerifier(config) if config.uses_jwt else None
+        if not config.uses_tokens:
             return
         seen: set[bytes] = set()
         for entry in config.tokens:
@@ -64,24 +67,35 @@ class Authenticator:
             sources = None if entry.sources is None else frozenset(entry.sources)
             self._tokens.append(CallerToken(Principal(entry.name, sources), digest))
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an `Authorization` header value; Unauthenticated if none."""
-        if self.mode != "token":
+        if self.mode == "none":
             return ANONYMOUS
         if authorization is None:
             raise Unauthenticated("this gateway needs an `Authorization: Bearer <token>` header")
         scheme, _, presented = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise Unauthenticated("expected an `Authorization: Bearer <token>` header")
-        digest = _digest(presented.strip())
+        presented = presented.strip()
+        found = self._static_token(presented) if self._tokens else None
+        if (
+            found is None
+            and self.jwt is not None
+            and (self.mode == "jwt" or looks_like_jwt(presented))
+        ):
+            return await self.jwt.verify(presented)
+        if found is None:
+            raise Unauthenticated("the bearer token is not valid")
+        return found
+
+    def _static_token(self, presented: str) -> Principal | None:
+        digest = _digest(presented)
         found: Principal | None = None
         for token in self._tokens:
             # Every digest is compared, whichever matches.
             matches = hmac.compare_digest(digest, token.digest)
             if matches and found is None:
                 found = token.principal
-        if found is None:
-            raise Unauthenticated("the bearer token is not valid")
         return found
 
 
@@ -105,14 +119,14 @@ def auth_middleware(authenticator: Authenticator) -> Middleware:
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if authenticator.mode != "token":
+        if authenticator.mode == "none":
             request[PRINCIPAL] = ANONYMOUS
             return await handler(request)
         if is_open(request):
             request[PRINCIPAL] = NOBODY
             return await handler(request)
         try:
-            principal = authenticator.authenticate(request.headers.get("Authorization"))
+            principal = await authenticator.authenticate(request.headers.get("Authorization"))
         except Unauthenticated as exc:
             challenge = REALM
             if "Authorization" in request.headers:

@@ -183,7 +183,7 @@ class GraphiQLPage:
     ) -> None:
         self._candidates = list(node_modules) if node_modules is not None else None
         settings: dict[str, Any] = {"tabs": example_tabs(config, schema)}
-        if config.auth.mode == "token":
+        if config.auth.mode != "none":
             settings["headers"] = '{\n  "Authorization": "Bearer <your token>"\n}'
         self._settings = _json_for_script(settings)
 

@@ -62,15 +62,60 @@ class TokenConfig(_Strict):
     sources: list[str] | None = None
 
 
+# Asymmetric algorithms only: never `none`, never HS* (a public key must not verify an HMAC).
+JWT_ALGORITHMS = frozenset({"RS256", "ES256", "EdDSA"})
+
+
 class AuthConfig(_Strict):
-    mode: Literal["none", "token"] = "none"
+    mode: Literal["none", "token", "jwt", "token+jwt"] = "none"
     tokens: list[TokenConfig] = Field(default_factory=list)
+    jwks_url: str = ""
+    jwks_file: str = ""
+    issuer: str = ""
+    audience: str = ""
+    algorithms: list[str] = Field(default_factory=lambda: sorted(JWT_ALGORITHMS))
+    leeway_s: float = Field(default=30.0, ge=0, le=3600)
+    sources_claim: str = "jobgraph_sources"
+    principal_claim: str = "sub"
+    # An unknown `kid` refetches the JWKS at most once per this many seconds.
+    jwks_refresh_min_s: float = Field(default=30.0, ge=0, le=86_400)
+
+    @property
+    def uses_tokens(self) -> bool:
+        return self.mode in ("token", "token+jwt")
+
+    @property
+    def uses_jwt(self) -> bool:
+        return self.mode in ("jwt", "token+jwt")
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_algorithms(cls, value: list[str]) -> list[str]:
+        refused = [a for a in value if a not in JWT_ALGORITHMS]
+        if refused:
+            raise ValueError(f"{refused[0]!r} is not allowed; choose from RS256, ES256, EdDSA")
+        if not value:
+            raise ValueError("needs at least one algorithm")
+        return value
 
     @model_validator(mode="after")
     def _tokens_when_token_mode(self) -> AuthConfig:
         if self.mode == "token" and not self.tokens:
             raise ValueError('mode = "token" needs at least one [[auth.tokens]] entry')
+        if self.uses_jwt:
+            if bool(self.jwks_url) == bool(self.jwks_file):
+                raise ValueError(f'mode = "{self.mode}" needs exactly one of jwks_url, jwks_file')
+            if self.jwks_url and not self.jwks_url.startswith(("http://", "https://")):
+                raise ValueError("jwks_url must be an http:// or https:// URL")
+            if not self.issuer or not self.audience:
+                raise ValueError(f'mode = "{self.mode}" needs issuer and audience')
         return self
+
+
+class RateLimitConfig(_Strict):
+    """Per-principal token buckets; 0 turns a limit off."""
+
+    requests_per_minute: float = Field(default=0.0, ge=0)
 
 
 class SourceConfig(_Strict):
@@ -148,6 +193,7 @@ class SourceConfig(_Strict):
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -194,7 +240,7 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
                     break
             else:
                 raise ConfigError(f"{env_name}: no source named {source_name!r}")
-        elif len(parts) == 2 and parts[0] in ("server", "auth"):
+        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits"):
             merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
         else:
             raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")

@@ -1,0 +1,97 @@
+"""Per-caller rate limits: a token bucket per principal, checked before anything executes.
+
+The limiter reaches bucket state only through `BucketStore.take`, so the in-process
+`MemoryBucketStore` (the default) can be swapped for a shared one without touching it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from graph.auth import GRAPHQL_PATH, PRINCIPAL, is_open
+from graph.responses import error_response
+from resolvers.config import RateLimitConfig
+from resolvers.errors import ErrorCode
+
+
+class BucketStore(Protocol):
+    async def take(self, key: str, amount: float, capacity: float, refill_per_s: float) -> float:
+        """Take `amount` tokens from bucket `key` (created full at `capacity`); return 0.0 when
+        granted, else the seconds until `amount` would be available (nothing is taken then)."""
+        ...
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class MemoryBucketStore:
+    """Buckets in this process's memory (one gateway process)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    async def take(self, key: str, amount: float, capacity: float, refill_per_s: float) -> float:
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(capacity, now)
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * refill_per_s)
+        bucket.updated = now
+        if bucket.tokens >= amount:
+            bucket.tokens -= amount
+            return 0.0
+        if refill_per_s <= 0:
+            return math.inf
+        return (amount - bucket.tokens) / refill_per_s
+
+
+class RateLimiter:
+    """`requests_per_minute` per principal: a bucket of that capacity refilled over a minute."""
+
+    def __init__(self, config: RateLimitConfig, store: BucketStore | None = None) -> None:
+        self.config = config
+        self.store: BucketStore = store if store is not None else MemoryBucketStore()
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.requests_per_minute > 0
+
+    async def wait_for_request(self, principal: str) -> float:
+        """0.0 when the principal may make one more request, else the seconds to wait."""
+        per_minute = self.config.requests_per_minute
+        return await self.store.take(f"requests:{principal}", 1.0, per_minute, per_minute / 60.0)
+
+
+def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
+    """Answers 429 + Retry-After with a RATE_LIMITED error for a caller over its limit."""
+
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not limiter.enabled or request.path != GRAPHQL_PATH or PRINCIPAL not in request:
+            return await handler(request)
+        if is_open(request):  # GraphiQL's page executes nothing
+            return await handler(request)
+        wait = await limiter.wait_for_request(request[PRINCIPAL].name)
+        if wait > 0:
+            retry_after = max(1, math.ceil(min(wait, 86_400.0)))
+            return error_response(
+                429,
+                f"rate limit of {limiter.config.requests_per_minute:g} requests per minute "
+                f"exceeded; retry in {retry_after} s",
+                ErrorCode.RATE_LIMITED,
+                {"Retry-After": str(retry_after)},
+            )
+        return await handler(request)
+
+    return limit
