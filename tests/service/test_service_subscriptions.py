@@ -12,11 +12,20 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
+from graph.app import SERVICES
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
 
 SOURCES = ("ei", "orange", "mf", "wf", "ma")
 # poll interval + 1 s, plus headroom for a shared machine: a deadline, never an assertion.
 DEADLINE_S = 10.0
+
+ONE_JOB = gql(
+    """
+    subscription One($id: ID!) {
+      jobChanged(id: $id) { kind previousStatus at job { id status } }
+    }
+    """
+)
 
 EVENTS = gql(
     """
@@ -45,11 +54,14 @@ class Watcher:
         return await asyncio.wait_for(self.items.get(), DEADLINE_S)
 
 
-async def _pump(session: Any, variables: dict[str, Any], watcher: Watcher) -> None:
+async def _pump(
+    session: Any, variables: dict[str, Any], watcher: Watcher, document: Any = EVENTS
+) -> None:
+    field = "jobEvents" if document is EVENTS else "jobChanged"
     while True:
         try:
-            async for result in session.subscribe(EVENTS, variable_values=variables):
-                await watcher.items.put(result["jobEvents"])
+            async for result in session.subscribe(document, variable_values=variables):
+                await watcher.items.put(result[field])
             return
         except TransportQueryError as exc:
             # gql ends its iteration on an error event (the gateway keeps the subscription):
@@ -71,7 +83,7 @@ async def subscribe(service: Service) -> AsyncIterator[Any]:
     tasks: list[asyncio.Task[None]] = []
     clients: list[Client] = []
 
-    async def start(token: str, sources: list[str] | None) -> Watcher:
+    async def start(token: str, sources: list[str] | None, job_id: str | None = None) -> Watcher:
         transport = WebsocketsTransport(
             url=service.graphql_url.replace("http", "ws", 1),
             headers={"Authorization": f"Bearer {token}"},
@@ -81,7 +93,11 @@ async def subscribe(service: Service) -> AsyncIterator[Any]:
         session = await client.connect_async()
         clients.append(client)
         watcher = Watcher()
-        tasks.append(asyncio.create_task(_pump(session, {"sources": sources}, watcher)))
+        if job_id is None:
+            pump = _pump(session, {"sources": sources}, watcher)
+        else:
+            pump = _pump(session, {"id": job_id}, watcher, ONE_JOB)
+        tasks.append(asyncio.create_task(pump))
         return watcher
 
     yield start
@@ -89,6 +105,15 @@ async def subscribe(service: Service) -> AsyncIterator[Any]:
         task.cancel()
     for client in clients:
         await client.close_async()
+
+
+@pytest.fixture
+def subscribe_one(subscribe: Any) -> Any:
+    async def start(job_id: str) -> Watcher:
+        watcher: Watcher = await subscribe(ADMIN_TOKEN, None, job_id)
+        return watcher
+
+    return start
 
 
 async def test_created_then_removed_jobs_arrive_once_in_order(
@@ -142,3 +167,43 @@ async def test_subscribing_to_an_unreadable_source_is_forbidden(
     watcher = await subscribe(DASHBOARD_TOKEN, ["orange"])
     refused = await watcher.next()
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+
+async def test_a_finished_job_is_one_updated_event_on_job_changed(
+    service: Service, subscribe_one: Any
+) -> None:
+    sim = service.suite.sim("metafold")
+    project = sim.projects()[0]
+    (created,) = sim.mutations.create(project, 1)
+    job = next(j for j in sim.dataset[project] if str(j.payload["id"]) == str(created))
+    job.payload["state"] = "started"
+    reply = await service.data(
+        "query($p: String!) { metafoldJobs(projectId: $p, first: 100) { nodes { id nativeId } } }",
+        {"p": project},
+    )
+    (global_id,) = [
+        n["id"] for n in reply["metafoldJobs"]["nodes"] if n["nativeId"] == str(created)
+    ]
+    watcher = await subscribe_one(global_id)
+    await _polls_of(service, "metafold", 2)
+    job.payload["state"] = "failure"
+    event = await watcher.next()
+    assert (event["kind"], event["previousStatus"]) == ("UPDATED", "RUNNING")
+    assert (event["job"]["id"], event["job"]["status"]) == (global_id, "FAILED")
+
+
+async def test_subscribers_of_one_source_share_one_poller(service: Service, subscribe: Any) -> None:
+    watchers = [await subscribe(ADMIN_TOKEN, ["mf"]) for _ in range(5)]
+    await _polls_of(service, "metafold", 2)
+    assert len(service_pollers(service)) == len(service.suite.sim("metafold").projects())
+    sim = service.suite.sim("metafold")
+    (created,) = sim.mutations.create(sim.projects()[0], 1)
+    for watcher in watchers:
+        event = await watcher.next()
+        assert (event["kind"], event["job"]["nativeId"]) == ("CREATED", str(created))
+
+
+def service_pollers(service: Service) -> list[Any]:
+    app = service.server.app
+    assert app is not None
+    return list(app[SERVICES].watch.pollers)
