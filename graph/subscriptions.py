@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from graph.context import RequestContext
+from graph.errors import INTERNAL_MESSAGE
 from graph.federated import selected_sources
 from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.provider_types import to_graphql
 from graph.types import Job
 from resolvers.domain import JobFilterSpec, JobStatus
-from resolvers.watch import JobEventKind, JobWatch, WatchFailure
+from resolvers.errors import JobgraphError
+from resolvers.watch import JobChange, JobEventKind, JobWatch, WatchFailure
 
 Ctx = Info[RequestContext, None]
+log = logging.getLogger("jobgraph.subscriptions")
 
 strawberry.enum(JobEventKind)
 
@@ -37,7 +41,21 @@ async def _events(
 ) -> AsyncGenerator[JobEvent | Exception, None]:
     watch: JobWatch = ctx.services.watch
     chosen = selected_sources(ctx, sources)
-    async for item in watch.events(chosen, ctx.services.adapters, spec):
+    try:
+        async for event in _changes(watch.events(chosen, ctx.services.adapters, spec), job_id):
+            yield event
+    except JobgraphError:
+        raise
+    except Exception:
+        # Subscriptions bypass the query path's error coding: nothing internal goes out.
+        log.exception("subscription failed")
+        raise JobgraphError(INTERNAL_MESSAGE) from None
+
+
+async def _changes(
+    items: AsyncIterator[JobChange | WatchFailure], job_id: str | None
+) -> AsyncGenerator[JobEvent | Exception, None]:
+    async for item in items:
         if isinstance(item, WatchFailure):
             # A failed poll is one error event; the subscription stays open.
             yield item.error
