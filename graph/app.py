@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
-from strawberry.aiohttp.views import GraphQLView
+from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -42,6 +43,7 @@ from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
+from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
 SCHEMA = web.AppKey("schema", JobgraphSchema)
@@ -65,12 +67,14 @@ def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
 def build_services(
     config: Config, environ: Mapping[str, str], observer: UpstreamObserver | None = None
 ) -> Services:
+    client = UpstreamClient(config.sources, environ, observer)
     return Services(
         config=config,
-        client=UpstreamClient(config.sources, environ, observer),
+        client=client,
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
         environ=environ,
+        watch=JobWatch(client, config.server.scan_ceiling),
     )
 
 
@@ -81,8 +85,20 @@ _POST_OPERATIONS = OperationType.from_http("POST")
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 
 
+class TextWebSocketAdapter(AiohttpWebSocketAdapter):
+    """graphql-transport-ws messages are text frames (clients refuse binary ones)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_str(orjson.dumps(message).decode())
+        except (RuntimeError, ClientConnectionResetError) as exc:
+            raise WebSocketDisconnected from exc
+
+
 class JobgraphView(GraphQLView):
     """Strawberry's aiohttp view with our per-operation context and orjson responses."""
+
+    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(
         self, services: Services, graphiql: GraphiQLPage | None = None, **kwargs: Any
@@ -95,6 +111,9 @@ class JobgraphView(GraphQLView):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = response_media_type(request.headers.get("Accept"))
         try:
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                # graphql-transport-ws: Strawberry's own subscription handling.
+                return await self.run(request=request)
             if request.method == "GET" and self.should_render_graphql_ide(
                 self.request_adapter_class(request)
             ):
@@ -233,6 +252,7 @@ def build_app(
     async def upstream_session(_app: web.Application) -> AsyncIterator[None]:
         await services.client.start()
         yield
+        await services.watch.close()
         await services.client.close()
 
     app.cleanup_ctx.append(upstream_session)

@@ -12,6 +12,7 @@ from resolvers.config import Config, SourceConfig
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, Forbidden, JobgraphError
 from resolvers.providers.base import ProviderAdapter
+from resolvers.watch import JobWatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Services:
     adapters: dict[str, ProviderAdapter]
     cursors: CursorCodec
     environ: Mapping[str, str]
+    watch: JobWatch
 
     def sources_of(self, provider: Provider) -> list[SourceConfig]:
         return [s for s in self.config.sources if s.provider is provider]

@@ -40,6 +40,7 @@ from graph.provider_types import (
     to_graphql,
 )
 from graph.scalars import SCALAR_MAP
+from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
@@ -414,6 +415,7 @@ def build_schema(
     schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
     schema = schema_class(
         query=Query,
+        subscription=Subscription,
         types=PROVIDER_TYPES,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
         extensions=extensions,

@@ -133,6 +133,7 @@ class SourceConfig(_Strict):
     connect_timeout_s: float = Field(default=3.0, gt=0, le=600)
     max_concurrency: int = Field(default=8, ge=1, le=1024)
     max_retries: int = Field(default=2, ge=0, le=10)
+    poll_interval_s: float = Field(default=10.0, ge=1, le=3600)  # subscriptions' poll period
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=0.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)

@@ -93,3 +93,14 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_poll_interval_defaults_to_ten_seconds_and_can_be_set_by_env_var() -> None:
+    assert parse_config({"sources": [EI]}, environ={}).sources[0].poll_interval_s == 10
+    config = parse_config({"sources": [EI]}, environ={"JOBGRAPH_SOURCES__EI__POLL_INTERVAL_S": "2"})
+    assert config.sources[0].poll_interval_s == 2
+
+
+def test_poll_interval_below_one_second_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"sources\.0\.poll_interval_s"):
+        parse_config({"sources": [{**EI, "poll_interval_s": 0.5}]}, environ={})

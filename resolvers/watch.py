@@ -1,0 +1,221 @@
+"""Live job events: one shared poller per (source, project), diffing successive lists.
+
+Each poller reads its stream through the same adapters, client, breaker and throttle as
+queries, at its source's `poll_interval_s`; it runs while it has subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from resolvers.client import UpstreamClient, UpstreamSession
+from resolvers.config import SourceConfig
+from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus
+from resolvers.errors import ErrorCode, JobgraphError
+from resolvers.merge import Stream, StreamReader, plan_streams
+from resolvers.providers.base import ProviderAdapter
+
+# A poll of an upstream that sorts reads its list in windows of this many jobs.
+POLL_WINDOW = 100
+# Events a subscriber may have waiting before it counts as too slow and is dropped.
+SUBSCRIBER_QUEUE = 1_000
+
+
+class JobEventKind(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
+@dataclass(frozen=True, slots=True)
+class JobChange:
+    """One difference between two polls of a stream."""
+
+    kind: JobEventKind
+    job: Job
+    previous_status: JobStatus | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFailure:
+    """A poll that failed: reaches subscribers as a coded error; the subscription stays."""
+
+    error: JobgraphError
+
+
+class SlowConsumer(JobgraphError):
+    """A subscriber whose queue filled up: it is told so, and its subscription ends."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+def _changed(old: Job, new: Job) -> bool:
+    return (old.status, old.finished_at, old.error_message) != (
+        new.status,
+        new.finished_at,
+        new.error_message,
+    )
+
+
+def diff_jobs(before: dict[str, Job], after: dict[str, Job], at: datetime) -> list[JobChange]:
+    """CREATED, UPDATED (status, finishedAt or errorMessage) and REMOVED, in that order."""
+    changes = [
+        JobChange(JobEventKind.CREATED, job, None, at)
+        for key, job in after.items()
+        if key not in before
+    ]
+    changes.extend(
+        JobChange(JobEventKind.UPDATED, job, before[key].status, at)
+        for key, job in after.items()
+        if key in before and _changed(before[key], job)
+    )
+    changes.extend(
+        JobChange(JobEventKind.REMOVED, job, job.status, at)
+        for key, job in before.items()
+        if key not in after
+    )
+    return changes
+
+
+@dataclass(eq=False)
+class Subscriber:
+    queue: asyncio.Queue[JobChange | WatchFailure] = field(
+        default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)
+    )
+    overflowed: bool = False
+
+    def offer(self, item: JobChange | WatchFailure) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+class Poller:
+    """Polls one stream while it has subscribers; the first poll is the baseline."""
+
+    def __init__(
+        self, stream: Stream, client: UpstreamClient, interval: float, scan_ceiling: int
+    ) -> None:
+        self.stream = stream
+        self.client = client
+        self.interval = interval
+        self.scan_ceiling = scan_ceiling
+        self.subscribers: set[Subscriber] = set()
+        self.known: dict[str, Job] | None = None
+        self.polls = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def read(self) -> dict[str, Job]:
+        http = UpstreamSession(self.client, caller="jobgraph-watch")
+        reader = StreamReader(self.stream, CreatedOrder.DESC, http, self.scan_ceiling)
+        if reader.in_memory:
+            raw = await reader.sorted_jobs()
+        else:
+            raw, start = [], 0
+            while start < self.scan_ceiling:
+                window = await reader.read(start, start + POLL_WINDOW)
+                raw.extend(window)
+                if len(window) < POLL_WINDOW:
+                    break
+                start += POLL_WINDOW
+        jobs = (item.job() for item in raw)
+        return {job.native_id: job for job in jobs}
+
+    async def run(self) -> None:
+        while True:
+            self.polls += 1
+            try:
+                current = await self.read()
+            except JobgraphError as exc:
+                self.publish(WatchFailure(exc))
+            else:
+                if self.known is not None:
+                    for change in diff_jobs(self.known, current, datetime.now(UTC)):
+                        self.publish(change)
+                self.known = current
+            await asyncio.sleep(self.interval)
+
+    def publish(self, item: JobChange | WatchFailure) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.offer(item)
+
+
+class JobWatch:
+    """The process's pollers, keyed by (source, project, pushed-down query)."""
+
+    def __init__(self, client: UpstreamClient, scan_ceiling: int) -> None:
+        self.client = client
+        self.scan_ceiling = scan_ceiling
+        self.pollers: dict[tuple[object, ...], Poller] = {}
+
+    def _poller(self, source: SourceConfig, stream: Stream) -> Poller:
+        key = self._key(stream)
+        poller = self.pollers.get(key)
+        if poller is None:
+            poller = Poller(stream, self.client, source.poll_interval_s, self.scan_ceiling)
+            self.pollers[key] = poller
+        return poller
+
+    async def events(
+        self,
+        sources: list[SourceConfig],
+        adapters: dict[str, ProviderAdapter],
+        spec: JobFilterSpec,
+    ) -> AsyncIterator[JobChange | WatchFailure]:
+        """Every change of `sources`' jobs that `spec` matches (before or after), and every
+        failed poll, until the caller stops iterating."""
+        # Pollers list unfiltered: a job that leaves the filter still shows its last change.
+        plan = plan_streams(
+            sources, adapters, CreatedOrder.DESC, JobFilterSpec(providers=spec.providers)
+        )
+        by_name = {s.name: s for s in sources}
+        for failure in plan.failures:
+            yield WatchFailure(failure.error)
+        subscriber = Subscriber()
+        attached: list[Poller] = []
+        try:
+            for stream in plan.streams:
+                poller = self._poller(by_name[stream.source], stream)
+                poller.subscribers.add(subscriber)
+                attached.append(poller)
+                if poller.task is None:
+                    poller.task = asyncio.create_task(poller.run())
+            while True:
+                item = await subscriber.queue.get()
+                if subscriber.overflowed:
+                    raise SlowConsumer(
+                        f"more than {SUBSCRIBER_QUEUE} events waiting: the client reads too slowly"
+                    )
+                if isinstance(item, JobChange) and not spec.matches(item.job):
+                    continue
+                yield item
+        finally:
+            for poller in attached:
+                poller.subscribers.discard(subscriber)
+                if not poller.subscribers:
+                    await self._stop(poller)
+
+    def _key(self, stream: Stream) -> tuple[object, ...]:
+        return (stream.source, stream.query.project, stream.query.params)
+
+    async def _stop(self, poller: Poller) -> None:
+        # Out of the table first: a subscriber arriving meanwhile starts a new poller.
+        if self.pollers.get(self._key(poller.stream)) is poller:
+            del self.pollers[self._key(poller.stream)]
+        if poller.task is not None:
+            poller.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller.task
+
+    async def close(self) -> None:
+        for poller in self.pollers.values():
+            if poller.task is not None:
+                poller.task.cancel()
+        self.pollers.clear()
