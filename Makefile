@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 # What the chromium step looks at; overridable so tests can stand in for another machine.
 OS_RELEASE ?= /etc/os-release
+# The Redis tests start Debian's redis-server by this path (tests/shared_state/conftest.py).
+REDIS_SERVER ?= /usr/bin/redis-server
 EUID ?= $(shell id -u)
 SUDO_OK ?= detect
 # pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom);
@@ -14,7 +16,7 @@ SUDO_OK ?= detect
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
 	[ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 4 ] && n=4; echo $$n)
 
-.PHONY: install prerequisites chromium demo test lint bench
+.PHONY: install prerequisites chromium redis-server demo test lint bench
 
 # Stop at once, before any download, when the machine lacks what no Makefile can install.
 prerequisites:
@@ -45,6 +47,25 @@ chromium:
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
 	test -x "$(CHROMIUM)"
 
+# Debian's redis-server for the shared-cache tests, installed the way chromium is.
+redis-server:
+	@if [ -x "$(REDIS_SERVER)" ]; then exit 0; fi; \
+	if ! grep -qsE '^ID(_LIKE)?=.*\b(debian|ubuntu)\b' "$(OS_RELEASE)"; then \
+	  echo "make: the Redis tests need Debian's redis-server at $(REDIS_SERVER);" \
+	    "run them on Debian or Ubuntu (make demo works here)" >&2; exit 1; \
+	fi; \
+	if [ "$(EUID)" = 0 ]; then sudo=; \
+	elif [ "$(SUDO_OK)" = yes ] || { [ "$(SUDO_OK)" = detect ] && sudo -n true 2>/dev/null; }; \
+	then sudo=sudo; \
+	else \
+	  echo "make: the Redis tests need Debian's redis-server at $(REDIS_SERVER); run:" >&2; \
+	  echo "  sudo apt-get install -y redis-server" >&2; exit 1; \
+	fi; \
+	echo "make: installing Debian's redis-server with apt-get"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null && \
+	test -x "$(REDIS_SERVER)"
+
 $(BIN)/jobgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -66,7 +87,7 @@ $(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.j
 DEMO_DEPS := $(BIN)/jobgraph node_modules/.package-lock.json
 
 # The checks come first so that a missing prerequisite stops `make` before any download.
-install: prerequisites chromium $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json
+install: prerequisites chromium redis-server $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json
 
 demo: prerequisites $(DEMO_DEPS)
 	$(BIN)/jobgraph demo

@@ -191,10 +191,27 @@ class SourceConfig(_Strict):
         return [environ[n] for n in names if n is not None and n in environ]
 
 
+class CacheConfig(_Strict):
+    """Where state shared by replicas lives: "memory" keeps it per process, "redis" in
+    the Redis at `redis_url`."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = ""
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> CacheConfig:
+        if self.backend == "redis" and not self.redis_url:
+            raise ValueError('backend "redis" needs redis_url (e.g. redis://127.0.0.1:6379/0)')
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return self
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -241,7 +258,7 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
                     break
             else:
                 raise ConfigError(f"{env_name}: no source named {source_name!r}")
-        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits"):
+        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits", "cache"):
             merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
         else:
             raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")
