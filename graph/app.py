@@ -43,6 +43,7 @@ from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
+from resolvers.shared_state import RedisBucketStore
 from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
@@ -237,13 +238,19 @@ def build_app(
     metrics = GatewayMetrics()
     services = build_services(config, env, observer=metrics)
     authenticator = Authenticator(config.auth, env)
+    # Per-caller buckets: in this process, or in Redis where replicas share them.
+    buckets = (
+        RedisBucketStore.from_url(config.cache.redis_url)
+        if config.cache.backend == "redis" and config.cache.redis_url
+        else None
+    )
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
             auth_middleware(authenticator),
-            rate_limit_middleware(RateLimiter(config.rate_limits)),
+            rate_limit_middleware(RateLimiter(config.rate_limits, buckets)),
             body_limit_middleware(server.max_body_bytes),
         ],
     )
@@ -254,6 +261,8 @@ def build_app(
         yield
         await services.watch.close()
         await services.client.close()
+        if buckets is not None:
+            await buckets.close()
 
     app.cleanup_ctx.append(upstream_session)
     if authenticator.jwt is not None:
