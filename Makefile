@@ -27,44 +27,34 @@ prerequisites:
 	  2>/dev/null && command -v npm >/dev/null || \
 	  { echo "make: Node.js 20+ with npm is needed on the PATH" >&2; exit 1; }
 
-# Debian's chromium: installed with apt-get where root or passwordless sudo allows it; anywhere
-# else `make` stops here, before the suite runs, with the one command to run.
-chromium:
-	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+# A Debian package the tests need, $(call apt_package,PACKAGE,PATH,WHO): installed with apt-get
+# where root or passwordless sudo allows it; anywhere else `make` stops here, before the suite
+# runs, with the one command to run.
+define apt_package
+	@if [ -x "$(2)" ]; then exit 0; fi; \
 	if ! grep -qsE '^ID(_LIKE)?=.*\b(debian|ubuntu)\b' "$(OS_RELEASE)"; then \
-	  echo "make: the browser tests need Debian's chromium at $(CHROMIUM);" \
+	  echo "make: $(3) need Debian's $(1) at $(2);" \
 	    "run them on Debian or Ubuntu (make demo works here)" >&2; exit 1; \
 	fi; \
 	if [ "$(EUID)" = 0 ]; then sudo=; \
 	elif [ "$(SUDO_OK)" = yes ] || { [ "$(SUDO_OK)" = detect ] && sudo -n true 2>/dev/null; }; \
 	then sudo=sudo; \
 	else \
-	  echo "make: the browser tests need Debian's chromium at $(CHROMIUM); run:" >&2; \
-	  echo "  sudo apt-get install -y chromium" >&2; exit 1; \
+	  echo "make: $(3) need Debian's $(1) at $(2); run:" >&2; \
+	  echo "  sudo apt-get install -y $(1)" >&2; exit 1; \
 	fi; \
-	echo "make: installing Debian's chromium with apt-get"; \
+	echo "make: installing Debian's $(1) with apt-get"; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
-	test -x "$(CHROMIUM)"
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null && \
+	test -x "$(2)"
+endef
 
-# Debian's redis-server for the shared-cache tests, installed the way chromium is.
+chromium:
+	$(call apt_package,chromium,$(CHROMIUM),the browser tests)
+
+# For the shared-cache tests.
 redis-server:
-	@if [ -x "$(REDIS_SERVER)" ]; then exit 0; fi; \
-	if ! grep -qsE '^ID(_LIKE)?=.*\b(debian|ubuntu)\b' "$(OS_RELEASE)"; then \
-	  echo "make: the Redis tests need Debian's redis-server at $(REDIS_SERVER);" \
-	    "run them on Debian or Ubuntu (make demo works here)" >&2; exit 1; \
-	fi; \
-	if [ "$(EUID)" = 0 ]; then sudo=; \
-	elif [ "$(SUDO_OK)" = yes ] || { [ "$(SUDO_OK)" = detect ] && sudo -n true 2>/dev/null; }; \
-	then sudo=sudo; \
-	else \
-	  echo "make: the Redis tests need Debian's redis-server at $(REDIS_SERVER); run:" >&2; \
-	  echo "  sudo apt-get install -y redis-server" >&2; exit 1; \
-	fi; \
-	echo "make: installing Debian's redis-server with apt-get"; \
-	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null && \
-	test -x "$(REDIS_SERVER)"
+	$(call apt_package,redis-server,$(REDIS_SERVER),the Redis tests)
 
 $(BIN)/jobgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
