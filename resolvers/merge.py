@@ -601,11 +601,11 @@ class JobMerge:
                 raise BadUserInput(
                     f"`{name}` must be between 0 and {self.max_page_size}, got {value}"
                 )
-        backward = args.first is None and args.last is not None
+        # Jobs a page scans from its cursor (k, plus one to tell whether more follow).
         first = self.max_page_size if args.first is None else args.first
-        span = (
-            args.last if backward and args.last is not None else window_reach(first, args.last)
-        ) + 1
+        k = args.last if args.first is None and args.last is not None else None
+        reach = window_reach(first, args.last) if k is None else k
+        span = reach + 1
         after = None if args.after is None else await self.resolve(args.after, "after", span=span)
         before = (
             None if args.before is None else await self.resolve(args.before, "before", span=span)
@@ -618,14 +618,13 @@ class JobMerge:
             )
         ):
             raise BadUserInput("`before` must come after `after`")
-        if args.first is None and args.last is not None:
-            page = await self._backward_page(after, before, args.last)
+        if k is not None:
+            page = await self._backward_page(after, before, k)
             window = CursorWindow(
                 len(page.edges), more=page.has_previous, edges_from_before=page.has_next
             )
-            return _flagged(page, page_flags(None, args.last, window))
-        first = self.max_page_size if args.first is None else args.first
-        page = await self._forward_page(after, before, window_reach(first, args.last))
+            return _flagged(page, page_flags(None, k, window))
+        page = await self._forward_page(after, before, reach)
         window = CursorWindow(
             len(page.edges), more=page.has_next, edges_before_after=page.has_previous
         )
@@ -1057,11 +1056,11 @@ class JobMerge:
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
         positions = list(mark.positions)
         for stream, outcome in zip(aligned, outcomes, strict=True):
-            if isinstance(outcome, StaleCursor) or not isinstance(outcome, JobgraphError | int):
-                raise outcome
             if isinstance(outcome, int):
                 positions[stream.index] = outcome
-            # A stream that fails here keeps the cursor's position; its scan reports it.
+            elif isinstance(outcome, StaleCursor) or not isinstance(outcome, JobgraphError):
+                raise outcome
+            # Any other coded failure keeps the cursor's position: the scan reports it.
         return replace(mark, positions=tuple(positions))
 
     async def _align(
