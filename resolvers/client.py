@@ -10,10 +10,12 @@ operation share one upstream call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -210,7 +212,7 @@ class UpstreamClient:
             query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
             url = URL(f"{url}?{query}", encoded=True)
         key = CacheKey(source, str(url), runtime.credentials, caller)
-        if runtime.cache is not None:
+        if runtime.cache is not None and not _FRESH.get():
             cached = runtime.cache.get(key)
             if cached is not None:
                 if self._observer is not None:
@@ -430,6 +432,10 @@ class UpstreamClient:
         )
 
 
+# Set (per task, see `UpstreamSession.fresh`) where a read must show the list as it is now.
+_FRESH: ContextVar[bool] = ContextVar("jobgraph_fresh_reads", default=False)
+
+
 class UpstreamSession:
     """One GraphQL operation's view of the client: identical GETs are made once.
 
@@ -452,7 +458,7 @@ class UpstreamSession:
         describe_error: ErrorDescriber,
     ) -> Awaitable[UpstreamResponse]:
         key = (source, path, tuple(sorted(path_params.items())), tuple(params))
-        future = self._inflight.get(key)
+        future = None if _FRESH.get() else self._inflight.get(key)
         if future is None:
             self.calls += 1
             future = asyncio.ensure_future(
@@ -463,6 +469,18 @@ class UpstreamSession:
             future.add_done_callback(_consume_exception)
             self._inflight[key] = future
         return asyncio.shield(future)
+
+
+@contextlib.contextmanager
+def fresh_reads() -> Iterator[None]:
+    """Within it (in this task and the tasks it starts), GETs go to the upstream again even
+    where this operation or the response cache already holds the same response: a read
+    joined to one made moments ago must see the list as it is now, not as it was."""
+    token = _FRESH.set(True)
+    try:
+        yield
+    finally:
+        _FRESH.reset(token)
 
 
 def _consume_exception(future: asyncio.Future[UpstreamResponse]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from resolvers.client import UpstreamSession
+from resolvers.client import UpstreamSession, fresh_reads
 from resolvers.domain import CreatedOrder, Job, epoch_micros, micros_key, time_key
 from resolvers.errors import BadUserInput, StaleCursor
 from resolvers.paging import PageWindow, WindowOutOfReach, WindowResult
@@ -29,6 +29,13 @@ REALIGN_REACH = 100
 NEAR_REACH = 24
 # Times a page re-aligns and re-reads when the list changes again while it is read.
 REALIGN_ATTEMPTS = 3
+# A window read again in steps joins each request to the last by this many jobs: enough to
+# find the join after as many jobs were deleted before it (and `step - STEP_OVERLAP` created).
+STEP_OVERLAP = 8
+# Requests of a stepped read that may miss the join (the list moved further than the overlap)
+# before the read gives up with STALE_CURSOR.
+STEP_MISSES = 8
+_AHEAD, _BEHIND = "ahead", "behind"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +89,7 @@ def _order_key(raw: RawJob, order: CreatedOrder) -> tuple[int, int, str]:
 
 
 def _id(raw: RawJob) -> str:
-    return raw.job().native_id
+    return raw.identity()
 
 
 def _anchor_key(anchor: Anchor, order: CreatedOrder) -> tuple[int, int, str]:
@@ -142,7 +149,7 @@ class SequenceReads:
         margin = 1
         while True:
             low = max(0, start - margin)
-            result = await self._fetch(low, stop + margin)
+            result = await self._fetch_coherent(low, stop + margin)
             jobs = _ties_by_id(await self._consistent(low, list(result.items)))
             open_left = low > 0 and len(jobs) > 1 and _same_time(jobs[0], jobs[1])
             ended = len(jobs) < stop + margin - low
@@ -151,6 +158,105 @@ class SequenceReads:
                 # The margins themselves may hold part of a run: keep only [start, stop).
                 return _Read(start, jobs[start - low : stop - low], result)
             margin *= 4
+
+    async def _fetch_coherent(self, start: int, stop: int) -> WindowResult[RawJob]:
+        """The window as one snapshot of the list. Jobs created or deleted between the requests
+        of a window (several, under a server cap), or since an earlier read this one adjoins,
+        shift the jobs of one request against another's: they would overlap or leave a gap.
+        Then the window is read again in steps, each request overlapping the last by a few
+        jobs and joined to it by id (so positions are the first request's)."""
+        result = await self._fetch(start, stop)
+        known = self._known(start)
+        # The job an adjoining read found here is still here (or one created at the same
+        # instant is: ties come in any order, and `_consistent` settles their runs).
+        joined = known is None or (
+            bool(result.items) and result.items[0].created_at == known.created_at
+        )
+        if joined and _coherent(result, self.order):
+            return result
+        return await self._fetch_in_steps(start, stop, known)
+
+    def _known(self, position: int) -> RawJob | None:
+        """The job an earlier read of this view found at `position`, if any."""
+        for done in self.reads:
+            if done.start <= position < done.stop:
+                return done.jobs[position - done.start]
+        return None
+
+    async def _fetch_in_steps(
+        self, start: int, stop: int, known: RawJob | None
+    ) -> WindowResult[RawJob]:
+        # One request a step: a learned server cap, else the window (at least some jobs more
+        # than the overlap).
+        step = self.adapter.learned_cap or max(stop - start, STEP_OVERLAP * 4)
+        overlap = min(STEP_OVERLAP, step // 2)
+        jobs: list[RawJob] = [] if known is None else [known]
+        # Where the job after the last one read stood at the last request, and how far the
+        # list moved between two requests (jobs created before it push it on).
+        position, drift = start + len(jobs), 0
+        requests = misses = 0
+        ended = False
+        result: WindowResult[RawJob] | None = None
+        while len(jobs) < stop - start and not ended:
+            if misses > STEP_MISSES:
+                raise _changing()
+            low = max(0, position + drift - overlap) if jobs else position
+            with fresh_reads():
+                result = await self._fetch(low, low + step)
+            requests += result.requests
+            items = list(result.items)
+            if not _coherent(result, self.order):
+                raise _changing()
+            ended = result.end is not None and result.end <= low + len(items)
+            at = self._joint(items, jobs[-1]) if jobs else -1
+            if isinstance(at, int) and not isinstance(at, bool):
+                drift = low + at + 1 - position
+            else:
+                # The last job read lies beyond this request, or before it.
+                misses += 1
+                drift += (len(items) - overlap) if at == _AHEAD else -(step - overlap)
+                ended = False
+                continue
+            fresh = items[at + 1 :]
+            if not fresh and not ended:
+                misses += 1  # the list moved on by about the request: it asks further next
+                continue
+            had = len(jobs)
+            jobs += fresh[: stop - start - len(jobs)]
+            position = low + at + 1 + len(fresh)
+            if not ended and len(jobs) < stop - start:
+                # The next request joins before any run of equal times this one ends in: each
+                # request may order a run differently, so the run is read again whole.
+                kept = _without_open_run(jobs)
+                if len(kept) > had:
+                    position -= len(jobs) - len(kept)
+                    jobs = kept
+                else:
+                    misses += 1  # a run longer than a request: read on through it
+        assert result is not None
+        end = start + len(jobs) if ended and len(jobs) < stop - start else None
+        # Totals counted at different moments describe no one snapshot: none is kept.
+        return WindowResult(
+            PageWindow(start, stop), jobs, None, end, requests, result.observed_cap,
+            result.largest_page,
+        )  # fmt: skip
+
+    def _joint(self, items: list[RawJob], last: RawJob) -> int | str:
+        """Where `last` (the last job read) is among `items`: its index; where it has been
+        deleted, the index of the last job before its place; else `_AHEAD` (it lies beyond
+        them) or `_BEHIND`."""
+        at = _index_of(items, last.identity())
+        if at is not None:
+            return at
+        if self.order is None or not items:
+            return _AHEAD if items else _BEHIND
+        key = _order_key(last, self.order)
+        keys = [_order_key(raw, self.order) for raw in items]
+        if keys[-1] < key:
+            return _AHEAD
+        if keys[0] > key:
+            return _BEHIND
+        return sum(1 for k in keys if k < key) - 1
 
     async def _consistent(self, low: int, jobs: list[RawJob]) -> list[RawJob]:
         """`jobs` (from position `low`) with every run of equal creation times read in one
@@ -183,11 +289,7 @@ class SequenceReads:
             raise BadUserInput(
                 f"cursor position is beyond what the upstream can page to: {exc}"
             ) from None
-        items = [RawJob.of(job) for job in built.items]
-        return WindowResult(
-            built.window, items, built.total, built.end, built.requests, built.observed_cap,
-            built.largest_page,
-        )  # fmt: skip
+        return built.map(RawJob.of)
 
 
 def _still_at(read: _Read, start: int, anchor: Anchor | None, position: int | None) -> bool:
@@ -218,6 +320,42 @@ def _first_repeat(jobs: list[RawJob]) -> RawJob | None:
                 return raw
             seen.add(_id(raw))
     return None
+
+
+def _coherent(result: WindowResult[RawJob], order: CreatedOrder | None) -> bool:
+    """Whether a window's requests show one state of the list: the same total, no job twice,
+    and (for a sorted list) the order kept across the joins."""
+    if result.requests <= 1:
+        return True
+    if result.totals_differ:
+        return False
+    ids = {raw.identity() for raw in result.items}
+    if len(ids) != len(result.items):
+        return False
+    if order is None:
+        return True
+    keys = [time_key(raw.created_at, order) for raw in result.items]
+    return all(a <= b for a, b in itertools.pairwise(keys))
+
+
+def _index_of(jobs: list[RawJob], native_id: str) -> int | None:
+    return next((i for i, raw in enumerate(jobs) if raw.identity() == native_id), None)
+
+
+def _without_open_run(jobs: list[RawJob]) -> list[RawJob]:
+    """`jobs` less the run of equal creation times it ends in (the first job always kept)."""
+    last = jobs[-1].created_at
+    keep = len(jobs)
+    while keep > 1 and jobs[keep - 1].created_at == last:
+        keep -= 1
+    return jobs[:keep]
+
+
+def _changing() -> StaleCursor:
+    return StaleCursor(
+        "the list keeps changing faster than it can be read exactly: jobs are created or "
+        "deleted between the requests of one page; try again, or page in smaller steps"
+    )
 
 
 def _same_time(a: RawJob, b: RawJob) -> bool:

@@ -64,6 +64,8 @@ MIN_CHUNK = 50
 # First window of a whole-sequence scan of unknown length (later windows double): large enough
 # that typical projects are read in one round of parallel requests, since rounds add latency.
 FIRST_SCAN_WINDOW = 500
+# The least a whole read asks for after its first window (see `_scan_and_sort`).
+FOLLOW_UP_WINDOW = 100
 # Sequences whose last whole-read length an adapter remembers, to size the next read exactly.
 REMEMBERED_LENGTHS = 1024
 
@@ -400,6 +402,7 @@ class StreamReader:
     async def _scan_and_sort(self) -> list[RawJob]:
         stream, adapter, ceiling = self.stream, self.stream.adapter, self.scan_ceiling
         jobs: list[RawJob] = []
+        ids: set[str] = set()
         # Sized by the length last seen, one look-ahead item shows whether it has grown.
         seen = adapter.scanned_lengths.get(stream.query)
         start, size = 0, FIRST_SCAN_WINDOW if seen is None else seen + 1
@@ -407,7 +410,8 @@ class StreamReader:
             stop = min(start + size, ceiling + 1)
             window = PageWindow(start, stop)
             result = await adapter.fetch_raw_window(self.http, stream.query, window)
-            jobs.extend(result.items)
+            fresh = _without_repeats(result.items, ids)
+            jobs.extend(fresh)
             total = result.trusted_total if adapter.trusts_total(stream.query) else None
             if total is not None and total > ceiling:
                 raise self._ceiling_error(total)
@@ -415,11 +419,14 @@ class StreamReader:
                 raise self._ceiling_error(None)
             # The fill follows short pages up, so a short window is the proven end.
             ended = len(result.items) < stop - start
-            if ended or (total is not None and len(jobs) >= total):
+            if ended or (total is not None and stop >= total):
                 break
             start = stop
-            # With a reported total the rest is known: fetch it in one (parallel) window.
-            size = total - start if total is not None else size * 2
+            # With a reported total the rest is known: fetch it in one (parallel) window. Jobs
+            # created while the list is read push older ones to later positions (a later
+            # window repeats some, dropped above), so the window asks for more than the total
+            # left: a total that grows with every request is then caught up with.
+            size = max(total - start, FOLLOW_UP_WINDOW) if total is not None else size * 2
         remember_length(adapter, stream.query, len(jobs))
         return sorted_by_time(jobs, self.order)
 
@@ -450,6 +457,21 @@ class StreamReader:
             )
 
 
+def _without_repeats(jobs: Sequence[RawJob], ids: set[str]) -> list[RawJob]:
+    """The jobs whose ids are not in `ids` yet (first copy kept), adding them to it: the copies
+    a list shifted by new jobs shows again in a later read."""
+    fresh: list[RawJob] = []
+    for raw in jobs:
+        # A job listed without a readable id is kept: building it here would fail pages
+        # that never reach it.
+        native_id = raw.native_id
+        if native_id is None or native_id not in ids:
+            if native_id is not None:
+                ids.add(native_id)
+            fresh.append(raw)
+    return fresh
+
+
 def sorted_by_time(jobs: list[RawJob], order: CreatedOrder) -> list[RawJob]:
     """Jobs by creation time, equal times in id order: upstreams give no stable order among
     jobs created at one instant, and every read of a walk must sort them alike. Only jobs
@@ -459,7 +481,7 @@ def sorted_by_time(jobs: list[RawJob], order: CreatedOrder) -> list[RawJob]:
     for _, run in itertools.groupby(by_time, key=lambda raw: time_key(raw.created_at, order)):
         group = list(run)
         if len(group) > 1:
-            group.sort(key=lambda raw: raw.job().native_id)
+            group.sort(key=lambda raw: raw.identity())
         result.extend(group)
     return result
 
@@ -730,7 +752,7 @@ class JobMerge:
         scan = cut.scans[limit[2]]
         raw = scan.jobs[limit[3] - scan.low]
         try:
-            native_id = raw.job().native_id
+            native_id = raw.identity()
         except JobgraphError:
             return None
         return CutKey(limit[2], epoch_micros(raw.created_at), native_id, after)
@@ -1103,7 +1125,7 @@ class JobMerge:
             return mine < theirs
         if stream != key.stream:
             return stream < key.stream
-        native_id = raw.job().native_id
+        native_id = raw.identity()
         return native_id < key.native_id or (native_id == key.native_id and key.after)
 
     async def _resolve_offset(self, offset: int, argument: str) -> Boundary:

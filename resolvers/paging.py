@@ -120,6 +120,9 @@ class WindowResult(Generic[T]):
     observed_cap: int | None
     # Largest page any request returned: the source can send at least this many at once.
     largest_page: int = 0
+    # The requests reported different totals: the sequence changed between them, so items
+    # from different requests may overlap or leave a gap.
+    totals_differ: bool = False
 
     @property
     def trusted_total(self) -> int | None:
@@ -139,6 +142,7 @@ class WindowResult(Generic[T]):
             self.requests,
             self.observed_cap,
             self.largest_page,
+            self.totals_differ,
         )
 
 
@@ -223,6 +227,7 @@ async def fill_window(
     """
     found: dict[int, T] = {}
     total: int | None = None
+    totals: set[int] = set()
     end: int | None = None
     observed_cap: int | None = None
     requests = 0
@@ -244,6 +249,7 @@ async def fill_window(
         for page in pages:
             if page.total is not None:
                 total = page.total
+                totals.add(page.total)
             largest_page = max(largest_page, len(page.items))
             base = page.request.start
             if page.items:
@@ -295,6 +301,10 @@ async def fill_window(
         contiguous.append(found[index])
     if end is None and len(contiguous) < window.size:
         end = window.start + len(contiguous)
+    if len(totals) > 1:
+        # The sequence changed between the requests: a page short then is no evidence of a
+        # cap (the next request may have seen jobs created since).
+        return WindowResult(window, contiguous, total, end, requests, None, largest_page, True)
     return WindowResult(window, contiguous, total, end, requests, observed_cap, largest_page)
 
 

@@ -172,7 +172,7 @@ class RawJob:
     """A listed job whose creation time is known but whose full payload is validated only when
     `job()` is first called: the federated merge sorts whole lists and builds few of them."""
 
-    __slots__ = ("_index", "_job", "_list", "created_at")
+    __slots__ = ("_index", "_job", "_list", "created_at", "native_id")
 
     def __init__(
         self,
@@ -180,8 +180,12 @@ class RawJob:
         raw_list: RawJobList | None = None,
         index: int = 0,
         job: Job | None = None,
+        native_id: str | None = None,
     ) -> None:
         self.created_at = created_at
+        # The job's `native_id` as the light parse read it (None where it could not): reads
+        # that overlap, on a list that shifted between them, are matched up by it.
+        self.native_id = native_id
         self._list = raw_list
         self._index = index
         self._job = job
@@ -189,7 +193,11 @@ class RawJob:
     @classmethod
     def of(cls, job: Job) -> RawJob:
         """An already built job."""
-        return cls(job.created_at, job=job)
+        return cls(job.created_at, job=job, native_id=job.native_id)
+
+    def identity(self) -> str:
+        """The job's native id, building the job only where the light parse lacked it."""
+        return self.native_id if self.native_id is not None else self.job().native_id
 
     def job(self) -> Job:
         """The domain job; an item that does not parse is UPSTREAM_INVALID_RESPONSE."""
@@ -197,6 +205,14 @@ class RawJob:
             assert self._list is not None
             self._job = self._list.build(self._index)
         return self._job
+
+
+def _light_id(value: Any) -> str | None:
+    """An id as `native_id` spells it, where the listed value is one (else None: the job's
+    id is then learnt by building it)."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    return None
 
 
 class RawJobList:
@@ -218,9 +234,13 @@ class RawJobList:
         self.convert = convert
         self._items: list[Any] | None = None
 
-    def jobs(self, created: Sequence[datetime | None]) -> list[RawJob]:
-        """One unbuilt job per item, given the items' creation times in body order."""
-        return [RawJob(at, self, index) for index, at in enumerate(created)]
+    def jobs(self, created: Sequence[datetime | None], ids: Sequence[Any]) -> list[RawJob]:
+        """One unbuilt job per item, given the items' creation times and ids (as listed: any
+        JSON value, unchecked until the job is built) in body order."""
+        return [
+            RawJob(at, self, index, native_id=_light_id(id_))
+            for index, (at, id_) in enumerate(zip(created, ids, strict=True))
+        ]
 
     def build(self, index: int) -> Job:
         if self._items is None:

@@ -68,6 +68,8 @@ class EdgeImpulseJobPayload(PayloadModel):
 
 class _EdgeImpulseCreated(PayloadModel):
     created: UtcDateTime
+    # Optional here: a job that is read but never emitted fails nothing.
+    id: Any = None
 
 
 J = TypeVar("J", EdgeImpulseJobPayload, _EdgeImpulseCreated)
@@ -121,7 +123,8 @@ class EdgeImpulseAdapter(ProviderAdapter):
         raw = RawJobList(
             self, response, "jobs", EdgeImpulseJobPayload, lambda p: self.to_job(project, p)
         )
-        return UpstreamPage(request, raw.jobs([job.created for job in jobs]), total)
+        listed = raw.jobs([job.created for job in jobs], [job.id for job in jobs])
+        return UpstreamPage(request, listed, total)
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest

@@ -80,6 +80,7 @@ _JOB_ARRAY = TypeAdapter(list[MetafoldJobPayload])
 
 class _MetafoldCreated(PayloadModel):
     created: UtcDateTime
+    id: Any = None
 
 
 # The list with only each job's creation time (a federated page uses ~20 of its jobs).
@@ -130,11 +131,12 @@ class MetafoldAdapter(ProviderAdapter):
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
         project, response = await self._list(http, query, request)
-        created = [item.created for item in self.parse(_CREATED_ARRAY, response)]
+        items = self.parse(_CREATED_ARRAY, response)
         raw = RawJobList(
             self, response, None, MetafoldJobPayload, lambda p: self.to_job(project, p)
         )
-        return UpstreamPage(request, raw.jobs(created), len(created))
+        jobs = raw.jobs([item.created for item in items], [item.id for item in items])
+        return UpstreamPage(request, jobs, len(jobs))
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest

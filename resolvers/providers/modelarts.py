@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
@@ -71,6 +71,7 @@ class ModelArtsJobPayload(PayloadModel):
 
 class _ModelArtsCreated(PayloadModel):
     create_time: int
+    job_id: Any = None
 
 
 J = TypeVar("J", ModelArtsJobPayload, _ModelArtsCreated)
@@ -133,7 +134,7 @@ class ModelArtsAdapter(ProviderAdapter):
         raw = RawJobList(
             self, response, "jobs", ModelArtsJobPayload, lambda p: self.to_job(project, p)
         )
-        return UpstreamPage(request, raw.jobs(created), total)
+        return UpstreamPage(request, raw.jobs(created, [item.job_id for item in items]), total)
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import Field, TypeAdapter
 
@@ -65,6 +66,7 @@ _JOB_ARRAY = TypeAdapter(list[OrangeJobPayload])
 
 class _OrangeCreated(PayloadModel):
     created_date: UtcDateTime = Field(alias="createdDate")
+    id: Any = None
 
 
 # A page with only each job's creation time (a federated page emits few of the jobs it reads).
@@ -94,9 +96,10 @@ class OrangeAdapter(ProviderAdapter):
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
         project, response, total = await self._list(http, query, request)
-        created = [item.created_date for item in self.parse(_CREATED_ARRAY, response)]
+        items = self.parse(_CREATED_ARRAY, response)
         raw = RawJobList(self, response, None, OrangeJobPayload, lambda p: self.to_job(project, p))
-        return UpstreamPage(request, raw.jobs(created), total)
+        jobs = raw.jobs([item.created_date for item in items], [item.id for item in items])
+        return UpstreamPage(request, jobs, total)
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest

@@ -133,6 +133,7 @@ class _WorkflowCreatedMetadata(PayloadModel):
 
 class _WorkflowCreated(PayloadModel):
     metadata: _WorkflowCreatedMetadata
+    job_id: Any = Field(default=None, alias="jobId")
 
 
 # The list with only each job's creation time (whole-list reads).
@@ -157,9 +158,10 @@ class WorkflowAdapter(ProviderAdapter):
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
         response = await self._list(http, query, request)
-        created = [item.metadata.created for item in self.parse(_CREATED_ARRAY, response)]
+        items = self.parse(_CREATED_ARRAY, response)
         raw = RawJobList(self, response, None, WorkflowJobPayload, self.to_job)
-        return UpstreamPage(request, raw.jobs(created), None)
+        jobs = raw.jobs([item.metadata.created for item in items], [item.job_id for item in items])
+        return UpstreamPage(request, jobs, None)
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest

@@ -176,3 +176,21 @@ async def test_a_locally_filtered_federated_walk_over_changing_lists_is_exact(
     assert 0 < len(matching) < len(stored(gateway.suite))
     walk, _ = await run_walk(gateway, 6, filter=search, seed=3)
     check(walk, matching, newest_first=True)
+
+
+@pytest.mark.parametrize("search", [None, "a"])
+@pytest.mark.parametrize(("busy", "realistic"), [(1, False), (3, False), (1, True)])
+async def test_federated_walks_over_busy_projects_are_exact(
+    gateway: Gateway, busy: int, realistic: bool, search: str | None
+) -> None:
+    # Busy mode: jobs arrive in a project as each list request of it is served, so the lists
+    # change between the requests of one page too, not only between pages (and, with the
+    # realistic set's server caps, between the requests of one window).
+    job_filter = {"search": search} if search else None
+    gateway.suite.switch_on(realistic=realistic)
+    unchanged, unchanged_all = await run_walk(gateway, 100, filter=job_filter, changes=0)
+    expected = set(unchanged.seen)
+    gateway.suite.switch_on(realistic=realistic, busy=busy)
+    walk, _ = await run_walk(gateway, 30, filter=job_filter, changes=0)
+    walk.created = stored(gateway.suite) - unchanged_all
+    check(walk, expected, newest_first=True)
