@@ -28,6 +28,7 @@ from graph.limits import QueryLimitSettings, body_limit_middleware
 from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
 from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
+from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
 from graph.ratelimit import RateLimiter, rate_limit_middleware
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
@@ -102,12 +103,17 @@ class JobgraphView(GraphQLView):
     websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(
-        self, services: Services, graphiql: GraphiQLPage | None = None, **kwargs: Any
+        self,
+        services: Services,
+        graphiql: GraphiQLPage | None = None,
+        persisted: PersistedQueries | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
+        self.persisted = persisted if persisted is not None else PersistedQueries()
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = response_media_type(request.headers.get("Accept"))
@@ -119,13 +125,17 @@ class JobgraphView(GraphQLView):
                 self.request_adapter_class(request)
             ):
                 return await self.run(request=request)
-            params = await self._read_params(request)
+            persisted = self.persisted.resolve(await self._read_params(request))
             if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
                 return await self.run(request=request)
-            return await self._answer(request, params, media_type)
+            return await self._answer(request, persisted, media_type)
         except RequestRefused as refused:
             return error_response(
                 400, str(refused), ErrorCode.BAD_USER_INPUT, media_type=media_type
+            )
+        except PersistedQueryRefused as refused:
+            return error_response(
+                refused.status, refused.message, refused.code, refused.headers, media_type
             )
         except HTTPException as exc:
             # Strawberry's own refusals on the streaming path, as coded JSON.
@@ -163,13 +173,21 @@ class JobgraphView(GraphQLView):
             raise RequestRefused("the request body must be a JSON object (batches are not served)")
         return params_from_body(body)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted query by its hash has no `query`, yet is an operation.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def _answer(
-        self, request: web.Request, params: GraphQLParams, media_type: str
+        self, request: web.Request, persisted: PersistedRequest, media_type: str
     ) -> web.Response:
         """Execute one operation and answer it as `media_type` asks: a request error (one
         raised before execution began: syntax, validation, limits, the operation's name,
         variables) is a 400 without `data` as application/graphql-response+json, and a 200
-        with `data: null` as application/json; anything executed is a 200."""
+        with `data: null` as application/json; anything executed is a 200. A persisted
+        query's text is remembered once it has passed every check and run."""
+        params = persisted.params
         allowed = _GET_OPERATIONS if request.method == "GET" else _POST_OPERATIONS
         context = await self.get_context(request)
         try:
@@ -190,6 +208,8 @@ class JobgraphView(GraphQLView):
                 headers={"Allow": "POST"},
                 media_type=media_type,
             )
+        if context.executed:
+            self.persisted.remember(persisted)
         body: dict[str, Any] = dict(await self.process_result(request, result))
         status = 200
         if media_type == GRAPHQL_RESPONSE_JSON and result.errors and not context.executed:
@@ -280,6 +300,7 @@ def build_app(
     view = JobgraphView(
         services,
         graphiql=graphiql,
+        persisted=PersistedQueries.from_server(server),
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
     )

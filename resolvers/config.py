@@ -54,6 +54,15 @@ class ServerConfig(_Strict):
     max_cost: int = Field(default=50_000, ge=1)
     scan_ceiling: int = Field(default=5_000, ge=1)
     workers: int = Field(default=1, ge=1, le=64)
+    # A JSON manifest of trusted documents; with only_persisted, nothing else runs.
+    persisted_documents: str = ""
+    only_persisted: bool = False
+
+    @model_validator(mode="after")
+    def _only_persisted_needs_documents(self) -> ServerConfig:
+        if self.only_persisted and not self.persisted_documents:
+            raise ValueError("only_persisted = true needs persisted_documents (a JSON file)")
+        return self
 
 
 class TokenConfig(_Strict):
