@@ -73,11 +73,19 @@ $(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.j
 	npm ci --prefix $(FEDERATION_NODE) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Persisted-query clients for tests/http (Apollo Client's link, urql's exchange).
+HTTP_NODE := tests/http/node
+
+$(HTTP_NODE)/node_modules/.package-lock.json: $(HTTP_NODE)/package.json $(HTTP_NODE)/package-lock.json
+	npm ci --prefix $(HTTP_NODE) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # GraphiQL's browser assets (node_modules) are all the demo needs besides .venv.
 DEMO_DEPS := $(BIN)/jobgraph node_modules/.package-lock.json
 
 # The checks come first so that a missing prerequisite stops `make` before any download.
-install: prerequisites chromium redis-server $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json
+install: prerequisites chromium redis-server $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json \
+	$(HTTP_NODE)/node_modules/.package-lock.json
 
 demo: prerequisites $(DEMO_DEPS)
 	$(BIN)/jobgraph demo

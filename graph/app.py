@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -85,6 +86,8 @@ _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECA
 _POST_OPERATIONS = OperationType.from_http("POST")
 # A GET never starts a subscription here (no streaming transport is served).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
+# The query text of a request that named it by a persisted query's hash.
+_RESOLVED_QUERY = web.RequestKey("jobgraph.resolved_query", str)
 
 
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
@@ -127,7 +130,7 @@ class JobgraphView(GraphQLView):
                 return await self.run(request=request)
             persisted = self.persisted.resolve(await self._read_params(request))
             if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
-                return await self.run(request=request)
+                return await self._stream(request, persisted)
             return await self._answer(request, persisted, media_type)
         except RequestRefused as refused:
             return error_response(
@@ -172,6 +175,25 @@ class JobgraphView(GraphQLView):
         if isinstance(body, list):
             raise RequestRefused("the request body must be a JSON object (batches are not served)")
         return params_from_body(body)
+
+    async def _stream(
+        self, request: web.Request, persisted: PersistedRequest
+    ) -> web.StreamResponse:
+        """Strawberry's way (which reads the request again), given the query text a persisted
+        query's hash stands for (see `parse_http_body`)."""
+        request[_RESOLVED_QUERY] = persisted.params.query
+        response = await self.run(request=request)
+        context = request.get(CONTEXT)
+        if context is not None and context.executed:
+            self.persisted.remember(persisted)
+        return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        resolved = request.request.get(_RESOLVED_QUERY)
+        if isinstance(data, GraphQLRequestData) and not data.query and resolved:
+            data = dataclasses.replace(data, query=resolved)
+        return data
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET naming a persisted query by its hash has no `query`, yet is an operation.

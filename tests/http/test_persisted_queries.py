@@ -75,6 +75,26 @@ async def test_get_requests_register_and_run_by_hash(gateway: Gateway) -> None:
     assert await hit.json() == expected
 
 
+# urql's default Accept: such requests take Strawberry's streaming-capable path.
+STREAMING_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, "
+    "text/event-stream, multipart/mixed"
+)
+
+
+async def test_a_client_that_accepts_streams_registers_and_runs_by_hash(gateway: Gateway) -> None:
+    miss = await get(gateway, {"extensions": persisted()}, Accept=STREAMING_ACCEPT)
+    assert (await miss.json())["errors"][0]["message"] == "PersistedQueryNotFound"
+    registered = await get(
+        gateway, {"query": QUERY, "extensions": persisted()}, Accept=STREAMING_ACCEPT
+    )
+    expected = await registered.json()
+    assert "errors" not in expected, expected
+    hit = await get(gateway, {"extensions": persisted()}, Accept=STREAMING_ACCEPT)
+    assert hit.status == 200
+    assert await hit.json() == expected
+
+
 async def test_a_hash_that_is_not_its_querys_sha256_is_refused_and_not_stored(
     gateway: Gateway,
 ) -> None:
