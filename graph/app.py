@@ -314,15 +314,18 @@ def build_app(
             await jwt_verifier.start()
 
         app.on_startup.append(load_jwks)
+    persisted = PersistedQueries.from_server(server)
     schema = build_schema(
-        limits=QueryLimitSettings.from_server(server), introspection=server.introspection
+        limits=QueryLimitSettings.from_server(server),
+        introspection=server.introspection,
+        trusted=persisted.trusted if persisted.only_persisted else None,
     )
     app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,
         graphiql=graphiql,
-        persisted=PersistedQueries.from_server(server),
+        persisted=persisted,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
     )

@@ -15,17 +15,22 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 
 from graph.transport import GraphQLParams
 from resolvers.config import ConfigError, ServerConfig
 from resolvers.errors import ErrorCode
 
+NOT_PERSISTED_MESSAGE = (
+    "this gateway runs only its persisted documents, and this operation is not one of them"
+)
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"  # the exact text Apollo's links look for
 # Apollo Server's header on persisted-query errors: the retry must not meet a cached miss.
 NO_CACHE = {"Cache-Control": "private, no-cache, must-revalidate"}
@@ -241,11 +246,30 @@ class PersistedQueries:
     def _check_trusted(self, query: str) -> None:
         if self.only_persisted and (self.trusted is None or not self.trusted.trusts(query)):
             raise PersistedQueryRefused(
-                403,
-                "this gateway runs only its persisted documents, and this operation is not "
-                "one of them",
-                ErrorCode.PERSISTED_QUERY_REQUIRED,
+                403, NOT_PERSISTED_MESSAGE, ErrorCode.PERSISTED_QUERY_REQUIRED
             )
+
+
+class TrustedOnly(SchemaExtension):
+    """With `only_persisted`: refuses any operation whose text is not a trusted document, on
+    every transport (HTTP is checked earlier, in `PersistedQueries`; this covers operations
+    over WebSocket). Set as the operation's error before validation, so that nothing of it
+    executes (an exception raised here would end a WebSocket operation's task instead)."""
+
+    def __init__(self, trusted: TrustedDocuments) -> None:
+        self.trusted = trusted
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        if context.pre_execution_errors is None and query and not self.trusted.trusts(query):
+            context.pre_execution_errors = [
+                GraphQLError(
+                    NOT_PERSISTED_MESSAGE,
+                    extensions={"code": ErrorCode.PERSISTED_QUERY_REQUIRED.value},
+                )
+            ]
+        yield
 
 
 def _checked_hash(extension: object) -> str:

@@ -30,6 +30,7 @@ from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
 from graph.logs import RecordOperation
+from graph.persisted import TrustedDocuments, TrustedOnly
 from graph.prepared import FastLane
 from graph.provider_types import (
     EdgeImpulseJob,
@@ -399,13 +400,17 @@ def build_schema(
     limits: QueryLimitSettings | None = None,
     introspection: bool = True,
     subgraph: bool = True,
+    trusted: TrustedDocuments | None = None,
 ) -> JobgraphSchema:
     """The schema, with its per-operation extensions: the operation's name recorded for the
-    access log, `limits` (if any) enforced, introspection refused unless `introspection`.
+    access log, `limits` (if any) enforced, introspection refused unless `introspection`,
+    and, given `trusted`, only those documents run.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()
     extensions: list[Callable[[], SchemaExtension]] = [RecordOperation]
+    if trusted is not None:
+        extensions.append(partial(TrustedOnly, trusted))
     if limits is not None:
         extensions.append(partial(QueryLimits, limits))
     if not introspection:
