@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -30,7 +31,7 @@ from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
 from graph.metrics import GatewayMetrics
 from graph.ops import Readiness, metrics_handler
 from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
-from graph.ratelimit import RateLimiter, rate_limit_middleware
+from graph.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
 from graph.transport import (
@@ -110,6 +111,7 @@ class JobgraphView(GraphQLView):
         services: Services,
         graphiql: GraphiQLPage | None = None,
         persisted: PersistedQueries | None = None,
+        limiter: RateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -117,6 +119,7 @@ class JobgraphView(GraphQLView):
         self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
         self.persisted = persisted if persisted is not None else PersistedQueries()
+        self.limiter = limiter
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = response_media_type(request.headers.get("Accept"))
@@ -129,6 +132,9 @@ class JobgraphView(GraphQLView):
             ):
                 return await self.run(request=request)
             persisted = self.persisted.resolve(await self._read_params(request))
+            over_budget = await self._charge_cost(request, persisted.params, media_type)
+            if over_budget is not None:
+                return over_budget
             if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
                 return await self._stream(request, persisted)
             return await self._answer(request, persisted, media_type)
@@ -175,6 +181,38 @@ class JobgraphView(GraphQLView):
         if isinstance(body, list):
             raise RequestRefused("the request body must be a JSON object (batches are not served)")
         return params_from_body(body)
+
+    async def _charge_cost(
+        self, request: web.Request, params: GraphQLParams, media_type: str
+    ) -> web.Response | None:
+        """With `[rate_limits] cost_per_minute`: takes the operation's cost estimate from the
+        caller's cost bucket before it runs; the refusal when the bucket cannot pay it."""
+        limiter, lane = self.limiter, self.jobgraph_schema.fast_lane
+        if limiter is None or not limiter.charges_cost or lane is None or PRINCIPAL not in request:
+            return None
+        cost = lane.cost(
+            self.jobgraph_schema._schema, params.query, params.operation_name, params.variables
+        )
+        if not cost:
+            return None
+        wait = await limiter.wait_for_cost(request[PRINCIPAL].name, cost)
+        if wait <= 0:
+            return None
+        per_minute = limiter.config.cost_per_minute
+        if math.isinf(wait):
+            return error_response(
+                400,
+                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
+                "caller may spend (ask for smaller pages)",
+                ErrorCode.QUERY_TOO_COMPLEX,
+                media_type=media_type,
+            )
+        return rate_limited(
+            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
+            f"{cost})",
+            wait,
+            media_type,
+        )
 
     async def _stream(
         self, request: web.Request, persisted: PersistedRequest
@@ -286,13 +324,14 @@ def build_app(
         if config.cache.backend == "redis" and config.cache.redis_url
         else None
     )
+    limiter = RateLimiter(config.rate_limits, buckets)
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
             auth_middleware(authenticator),
-            rate_limit_middleware(RateLimiter(config.rate_limits, buckets)),
+            rate_limit_middleware(limiter),
             body_limit_middleware(server.max_body_bytes),
         ],
     )
@@ -326,6 +365,7 @@ def build_app(
         services,
         graphiql=graphiql,
         persisted=persisted,
+        limiter=limiter,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
     )

@@ -25,7 +25,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.documents import DocumentCache
-from graph.limits import QueryLimitSettings, check_document, remembered_token_count
+from graph.limits import (
+    QueryLimitSettings,
+    check_document,
+    measure_operations,
+    remembered_token_count,
+)
 from graph.logs import record_operation
 
 # Variables are part of the key; larger ones are not worth remembering. With at most 16 keys
@@ -98,6 +103,31 @@ class FastLane:
             if check_document(limits, schema, document, operation_name, variables) is not None:
                 return
         self.documents.remember_ready(query, (operation_name, variables_key), operation)
+
+    def cost(
+        self,
+        schema: Any,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        """The operation's cost estimate (graph.limits), parsed through the shared document
+        cache; None when the text is refused before it runs anyway (more tokens than the
+        limit, which is checked first so that no huge text is parsed here, or a syntax error)
+        or no limits are set."""
+        limits = self.limits
+        if limits is None:
+            return None
+        try:
+            if remembered_token_count(query, limits.max_tokens) > limits.max_tokens:
+                return None
+            document = self.documents.parse(query, {})
+            measure = measure_operations(
+                schema, document, operation_name, variables, limits.max_page_size
+            )
+        except GraphQLError:
+            return None
+        return measure.cost
 
     async def execute(
         self,

@@ -125,6 +125,8 @@ class RateLimitConfig(_Strict):
     """Per-principal token buckets; 0 turns a limit off."""
 
     requests_per_minute: float = Field(default=0.0, ge=0)
+    # Charged with each operation's cost estimate (see [server] max_cost) before it runs.
+    cost_per_minute: float = Field(default=0.0, ge=0)
 
 
 class SourceConfig(_Strict):
