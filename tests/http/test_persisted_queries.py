@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graph.persisted import PersistedQueryStore
+from resolvers.errors import ErrorCode
 from tests.conftest import Gateway
+from tests.http.test_request_fuzz import accepts, junk
 
 QUERY = "query Two { workflowJobs(first: 2) { nodes { id } } }"
 HASH = hashlib.sha256(QUERY.encode()).hexdigest()
@@ -181,6 +185,48 @@ class TestWithTokens:
         response = await get(gateway, {"extensions": persisted()})
         assert response.status == 401
         assert (await response.json())["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+persisted_queries = st.one_of(
+    junk,
+    st.fixed_dictionaries(
+        {
+            "version": st.sampled_from([1, 2, "1", None]) | junk,
+            "sha256Hash": st.sampled_from([HASH, HASH.upper(), "", "x" * 300]) | junk,
+        }
+    ),
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    extension=persisted_queries,
+    query=st.none() | st.sampled_from([QUERY, "{ __typename }", "{", ""]),
+    accept=accepts,
+    method=st.sampled_from(["GET", "POST"]),
+)
+async def test_any_persisted_query_extension_gets_a_coded_answer(
+    gateway: Gateway, extension: Any, query: str | None, accept: str | None, method: str
+) -> None:
+    body: dict[str, Any] = {"extensions": {"persistedQuery": extension}}
+    if query is not None:
+        body["query"] = query
+    headers = {} if accept is None else {"Accept": accept}
+    if method == "GET":
+        params = {"extensions": json.dumps(body["extensions"]), "query": query or ""}
+        response = await gateway.client.get("/graphql", params=params, headers=headers)
+    else:
+        response = await gateway.client.post("/graphql", json=body, headers=headers)
+    assert response.status < 500, await response.text()
+    answer = await response.json(content_type=None)
+    assert "data" in answer or "errors" in answer, answer
+    for error in answer.get("errors", []):
+        assert error["extensions"]["code"] in {code.value for code in ErrorCode}, error
+        assert "Traceback" not in error["message"]
 
 
 def test_the_store_forgets_the_least_recently_used_text_first() -> None:
