@@ -14,6 +14,7 @@ which answers it exactly as before.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from inspect import isawaitable
 from typing import Any
@@ -39,6 +40,10 @@ MAX_VARIABLES_BYTES = 4096
 
 Prepared = tuple[DocumentNode, OperationDefinitionNode]
 
+# Cost estimates remembered: at most this many, of texts up to this long (at most some 4 MB).
+MAX_COSTS = 512
+MAX_COSTED_TEXT = 4096
+
 
 def _variables_key(variables: Mapping[str, Any] | None) -> bytes | None:
     if not variables:
@@ -56,6 +61,8 @@ class FastLane:
     def __init__(self, documents: DocumentCache, limits: QueryLimitSettings | None) -> None:
         self.documents = documents
         self.limits = limits
+        # (text, operation name, variables key) -> cost: the walk takes some 30 us a page.
+        self._costs: OrderedDict[tuple[str, str | None, bytes], int | None] = OrderedDict()
 
     def prepared(
         self,
@@ -115,9 +122,29 @@ class FastLane:
         cache; None when the text is refused before it runs anyway (more tokens than the
         limit, which is checked first so that no huge text is parsed here, or a syntax error)
         or no limits are set."""
-        limits = self.limits
-        if limits is None:
+        if self.limits is None:
             return None
+        variables_key = _variables_key(variables)
+        if variables_key is None or len(query) > MAX_COSTED_TEXT:
+            return self._cost(schema, query, operation_name, variables)
+        key = (query, operation_name, variables_key)
+        if key in self._costs:
+            self._costs.move_to_end(key)
+            return self._costs[key]
+        cost = self._costs[key] = self._cost(schema, query, operation_name, variables)
+        if len(self._costs) > MAX_COSTS:
+            self._costs.popitem(last=False)
+        return cost
+
+    def _cost(
+        self,
+        schema: Any,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        limits = self.limits
+        assert limits is not None
         try:
             if remembered_token_count(query, limits.max_tokens) > limits.max_tokens:
                 return None

@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
+from graph.limits import QueryLimitSettings
+from graph.prepared import MAX_COSTS
+from graph.schema import build_schema
+from resolvers.config import ServerConfig
 from tests.conftest import Gateway
 
 # workflowJobs 1 + first (2) x (nodes 1 + id 1) = 5
@@ -133,3 +137,16 @@ class TestWithoutCostLimit:
         for _ in range(5):
             response = await gateway.client.post("/graphql", json={"query": EXPENSIVE})
             assert response.status == 200, await response.text()
+
+
+def test_cost_estimates_are_remembered_per_operation_and_variables_within_a_bound() -> None:
+    schema = build_schema(limits=QueryLimitSettings.from_server(ServerConfig()))
+    lane = schema.fast_lane
+    assert lane is not None
+    query = "query($n: Int!) { workflowJobs(first: $n) { nodes { id } } }"
+    for n in range(MAX_COSTS + 50):  # a page above max_page_size (100) is priced as 100
+        assert lane.cost(schema._schema, query, None, {"n": n}) == 1 + min(n, 100) * 2
+    assert lane.cost(schema._schema, query, None, {"n": 7}) == 15
+    assert lane.cost(schema._schema, QUERY, None, None) == COST
+    assert len(lane._costs) <= MAX_COSTS
+    assert lane.cost(schema._schema, "{ workflowJobs(", None, None) is None  # a syntax error
