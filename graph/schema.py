@@ -352,9 +352,11 @@ class JobgraphSchema(strawberry.Schema):
         return result
 
     async def stream(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Strawberry's `stream` (operations over WebSocket), with an error an extension raises
-        before the operation runs (a limit) answered as the operation's coded error: Strawberry
-        lets it end the operation's task, logged with a traceback, the client told nothing."""
+        """Strawberry's `stream` (operations over WebSocket), whose errors before execution are
+        coded like any other (a syntax or validation error had no code), and where an error
+        an extension raises before the operation runs (a limit) is the operation's coded
+        error: Strawberry lets it end the operation's task, logged with a traceback, the
+        client told nothing."""
         return _refusal_as_error(await super().stream(*args, **kwargs))
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
@@ -371,6 +373,8 @@ async def _refusal_as_error(results: AsyncGenerator[Any, None]) -> AsyncIterator
         except GraphQLError as error:
             yield PreExecutionError(data=None, errors=[coded(error)])
             return
+        if isinstance(first, PreExecutionError) and first.errors:
+            first.errors = [coded(error) for error in first.errors]
         yield first
         async for result in results:
             yield result

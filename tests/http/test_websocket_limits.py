@@ -1,5 +1,6 @@
-"""Query limits over WebSocket (graphql-transport-ws): an operation over a limit gets an
-`error` message with its code, like over HTTP, and the connection serves the next one."""
+"""Request errors over WebSocket (graphql-transport-ws): an operation over a limit, or with a
+syntax or validation error, gets an `error` message with its code, like over HTTP, and the
+connection serves the next one."""
 
 from __future__ import annotations
 
@@ -33,3 +34,13 @@ async def test_an_operation_over_the_token_limit_gets_a_coded_error_over_websock
     assert "tokens" in refused["payload"][0]["message"]
     assert answered["type"] == "next", answered
     assert answered["payload"]["data"]["sources"]
+
+
+async def test_syntax_and_validation_errors_over_websocket_are_coded(gateway: Gateway) -> None:
+    invalid, unknown_argument, syntax = await exchange(
+        gateway, "{ nope }", "{ sources(x: 1) { name } }", "{ sources { name }"
+    )
+    for answer in (invalid, unknown_argument, syntax):
+        assert answer["type"] == "error", answer
+        assert [e["extensions"]["code"] for e in answer["payload"]] == ["BAD_USER_INPUT"]
+    assert invalid["payload"][0]["locations"] == [{"line": 1, "column": 3}]
