@@ -43,7 +43,7 @@ from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
-from resolvers.shared_state import RedisBucketStore
+from resolvers.shared_state import RedisBucketStore, RedisUpstreamState
 from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
@@ -66,10 +66,14 @@ def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
 
 
 def build_services(
-    config: Config, environ: Mapping[str, str], observer: UpstreamObserver | None = None
+    config: Config,
+    environ: Mapping[str, str],
+    observer: UpstreamObserver | None = None,
+    shared: RedisUpstreamState | None = None,
 ) -> Services:
-    client = UpstreamClient(config.sources, environ, observer)
+    client = UpstreamClient(config.sources, environ, observer, shared=shared)
     return Services(
+        shared=shared,
         config=config,
         client=client,
         adapters=build_adapters(config.sources),
@@ -236,14 +240,17 @@ def build_app(
     env = dict(os.environ if environ is None else environ)
     server = config.server
     metrics = GatewayMetrics()
-    services = build_services(config, env, observer=metrics)
+    # Upstream responses, 429 cool-downs and per-caller buckets: in this process, or in Redis
+    # where replicas share them.
+    shared: RedisUpstreamState | None = None
+    buckets: RedisBucketStore | None = None
+    if config.cache.backend == "redis" and config.cache.redis_url:
+        shared = RedisUpstreamState.from_url(config.cache.redis_url, on_error=metrics.redis_error)
+        buckets = RedisBucketStore.from_url(
+            config.cache.redis_url, on_error=lambda: metrics.redis_error("bucket")
+        )
+    services = build_services(config, env, observer=metrics, shared=shared)
     authenticator = Authenticator(config.auth, env)
-    # Per-caller buckets: in this process, or in Redis where replicas share them.
-    buckets = (
-        RedisBucketStore.from_url(config.cache.redis_url)
-        if config.cache.backend == "redis" and config.cache.redis_url
-        else None
-    )
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
@@ -263,6 +270,8 @@ def build_app(
         await services.client.close()
         if buckets is not None:
             await buckets.close()
+        if shared is not None:
+            await shared.close()
 
     app.cleanup_ctx.append(upstream_session)
     if authenticator.jwt is not None:

@@ -12,6 +12,7 @@ from resolvers.config import Config, SourceConfig
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, Forbidden, JobgraphError
 from resolvers.providers.base import ProviderAdapter
+from resolvers.shared_state import RedisUpstreamState
 from resolvers.watch import JobWatch
 
 
@@ -39,6 +40,8 @@ class Services:
     cursors: CursorCodec
     environ: Mapping[str, str]
     watch: JobWatch
+    # The state replicas share through Redis ([cache] backend = "redis"), else None.
+    shared: RedisUpstreamState | None = None
 
     def sources_of(self, provider: Provider) -> list[SourceConfig]:
         return [s for s in self.config.sources if s.provider is provider]

@@ -71,6 +71,14 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.redis_errors = Counter(
+            "jobgraph_redis_errors",
+            "Calls to the shared Redis that failed or timed out and were answered without it, "
+            "by operation (lookup, store, release, cool_down, ping, bucket).",
+            ("operation",),
+            registry=self.registry,
+        )
+
     def operation_label(self, name: str | None) -> str:
         """A bounded, safe label for a caller-chosen operation name."""
         if not name:
@@ -102,6 +110,9 @@ class GatewayMetrics:
     def breaker_state(self, source: str, state: str) -> None:
         for each in BREAKER_STATES:
             self.breaker_states.labels(source, each).set(1 if each == state else 0)
+
+    def redis_error(self, operation: str) -> None:
+        self.redis_errors.labels(operation).inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

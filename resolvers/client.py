@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from resolvers.config import SourceConfig
@@ -38,6 +39,7 @@ from resolvers.resilience import (
     credential_identity,
     parse_retry_after,
 )
+from resolvers.shared_state import RedisUpstreamState, StoredResponse
 
 # (safe message, provider's own error code) for a non-success body; never the raw body.
 ErrorDescriber = Callable[[int, bytes], tuple[str, str | None]]
@@ -73,6 +75,13 @@ class UpstreamResponse:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
+
+    def stored(self) -> StoredResponse:
+        return StoredResponse(self.status, tuple(self.headers.items()), self.body)
+
+    @classmethod
+    def from_stored(cls, stored: StoredResponse) -> UpstreamResponse:
+        return cls(stored.status, CIMultiDictProxy(CIMultiDict(stored.headers)), stored.body)
 
 
 @dataclass(slots=True)
@@ -126,16 +135,19 @@ class UpstreamClient:
         *,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        shared: RedisUpstreamState | None = None,
     ) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._observer = observer
+        self._shared = shared
         self._clock = clock
         self._rng = rng or random.Random()
         self.sources: dict[str, SourceRuntime] = {}
         for source in sources:
             credentials = source.credential_headers(environ)
             cache: ResponseCache[UpstreamResponse] | None = None
-            if source.cache_ttl_s > 0:
+            # With a shared state, responses are cached there only, one copy for every replica.
+            if source.cache_ttl_s > 0 and shared is None:
                 cache = ResponseCache(
                     source.cache_ttl_s, size_of=lambda r: len(r.body) + 512, clock=clock
                 )
@@ -216,6 +228,61 @@ class UpstreamClient:
                 if self._observer is not None:
                     self._observer.cache_hit(source)
                 return cached
+        deadline = Deadline(runtime.config.timeout_s, self._clock)
+        if self._shared is None:
+            return await self._get_fresh(runtime, key, url, describe_error, deadline)
+        return await self._get_shared(self._shared, runtime, key, url, describe_error, deadline)
+
+    async def _get_shared(
+        self,
+        shared: RedisUpstreamState,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
+        """A GET through the state replicas share: another replica's cached response, its
+        cool-down, or (when caching) one fetch for every replica that asks at once."""
+        config = runtime.config
+        caching = config.cache_ttl_s > 0
+        entry = _entry_text(key)
+        lock_s = config.timeout_s if caching else None
+        found = await shared.lookup(config.name, entry, lock_s=lock_s)
+        if caching and found.available and not (found.response or found.lock or found.cooling_s):
+            # Another replica is fetching this very response: wait (half the deadline at
+            # most) for it to be cached rather than ask the upstream again.
+            found = await shared.wait_for(
+                config.name, entry, lock_s=config.timeout_s, wait_s=deadline.remaining() / 2
+            )
+        if found.response is not None:
+            if self._observer is not None:
+                self._observer.cache_hit(config.name)
+            return UpstreamResponse.from_stored(found.response)
+        if found.cooling_s > 0:
+            runtime.throttle.hold(found.cooling_s)
+        try:
+            response = await self._get_fresh(runtime, key, url, describe_error, deadline)
+        except Exception:
+            if found.lock is not None:
+                await shared.release(config.name, entry, found.lock)
+            raise
+        if caching and 200 <= response.status < 300:
+            stored = response.stored()
+            await shared.store(config.name, entry, stored, config.cache_ttl_s, found.lock)
+        elif found.lock is not None:
+            await shared.release(config.name, entry, found.lock)
+        return response
+
+    async def _get_fresh(
+        self,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
+        """A GET of the upstream itself, unless it is cooling down or its breaker is open."""
         cooling = runtime.throttle.remaining()
         if cooling > 0:
             raise self._error(
@@ -234,7 +301,7 @@ class UpstreamClient:
                 ErrorCode.UPSTREAM_UNAVAILABLE,
             )
         try:
-            response = await self._get_with_retries(runtime, url, describe_error)
+            response = await self._get_with_retries(runtime, url, describe_error, deadline)
         except _AttemptFailed as failed:
             if failed.fault:
                 breaker.record_failure()
@@ -250,9 +317,8 @@ class UpstreamClient:
         return response
 
     async def _get_with_retries(
-        self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber
+        self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber, deadline: Deadline
     ) -> UpstreamResponse:
-        deadline = Deadline(runtime.config.timeout_s, self._clock)
         retry = 0
         while True:
             try:
@@ -262,6 +328,10 @@ class UpstreamClient:
             except _AttemptFailed as failed:
                 if failed.error.upstream_status == 429:
                     self._cool_down(runtime, failed)
+                    if self._shared is not None:
+                        await self._shared.cool_down(
+                            runtime.config.name, runtime.throttle.remaining()
+                        )
                 if not failed.retryable:
                     raise
                 delay = runtime.retry.delay_before_retry(
@@ -428,6 +498,12 @@ class UpstreamClient:
             provider_code=provider_code,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _entry_text(key: CacheKey) -> str:
+    # A caller of None (no principal) never shares an entry with a caller named "".
+    caller = "\x01" if key.caller is None else key.caller
+    return "\0".join((key.source, key.url, key.credentials, caller))
 
 
 class UpstreamSession:
