@@ -8,94 +8,21 @@ redis-server; the simulators count the upstream requests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
 
-from graph.app import build_app
-from resolvers.config import Config, parse_config
 from resolvers.shared_state import StoredResponse
 from simulators import SimulatorSuite
-from tests.shared_state.conftest import RedisServer
-
-PROJECT = "1031"  # Metafold: one list request answers any page of it
-PAGE = """
-query($after: String) {
-  metafoldJobs(projectId: "1031", first: 10, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    nodes { nativeId name }
-  }
-}
-"""
-TOKENS = {"TOKEN_ALPHA": "alpha-caller-token", "TOKEN_BETA": "beta-caller-token"}
-
-Replicas = tuple[TestClient, TestClient]
-
-
-def replica_config(
-    suite: SimulatorSuite,
-    sim_root: str,
-    redis_url: str,
-    **mf: Any,
-) -> Config:
-    sources = [
-        {**source, "max_retries": 0, **(mf if source["name"] == "mf" else {})}
-        for source in suite.demo_sources(sim_root)
-    ]
-    return parse_config(
-        {
-            "sources": sources,
-            "auth": {
-                "mode": "token",
-                "tokens": [
-                    {"name": "alpha", "token_env": "TOKEN_ALPHA"},
-                    {"name": "beta", "token_env": "TOKEN_BETA"},
-                ],
-            },
-            "cache": {"backend": "redis", "redis_url": redis_url},
-        },
-        environ={},
-    )
-
-
-@pytest.fixture
-def mf_settings() -> dict[str, Any]:
-    return {"cache_ttl_s": 60}
-
-
-@pytest.fixture
-async def replicas(
-    suite: SimulatorSuite,
-    sim_root: str,
-    redis_server: RedisServer,
-    mf_settings: dict[str, Any],
-    aiohttp_client: Callable[..., Any],
-) -> Replicas:
-    config = replica_config(suite, sim_root, redis_server.url, **mf_settings)
-    environ = {**suite.demo_environ(), **TOKENS}
-    first = await aiohttp_client(build_app(config, environ))
-    second = await aiohttp_client(build_app(config, environ))
-    return first, second
-
-
-async def ask(
-    replica: TestClient, after: str | None = None, token: str = TOKENS["TOKEN_ALPHA"]
-) -> dict[str, Any]:
-    response = await replica.post(
-        "/graphql",
-        json={"query": PAGE, "variables": {"after": after}},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    return body
-
-
-def metafold_lists(suite: SimulatorSuite) -> int:
-    return suite.sim("metafold").log.count("list")
+from tests.shared_state.conftest import (
+    PROJECT,
+    TOKENS,
+    RedisServer,
+    Replicas,
+    ask,
+    metafold_lists,
+)
 
 
 async def test_a_page_one_replica_fetched_costs_the_other_no_upstream_request(
