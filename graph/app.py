@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
+from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -25,8 +27,8 @@ from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
 from graph.graphiql import GraphiQLPage
 from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
-from graph.metrics import GatewayMetrics
+from graph.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
+from graph.metrics import GatewayMetrics, safe_operation_name
 from graph.ops import Readiness, metrics_handler
 from graph.ratelimit import RateLimiter, rate_limit_middleware
 from graph.responses import error_response
@@ -44,6 +46,7 @@ from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
 from resolvers.shared_state import RedisBucketStore, RedisUpstreamState
+from resolvers.tracing import Tracing, caller_context
 from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
@@ -70,10 +73,13 @@ def build_services(
     environ: Mapping[str, str],
     observer: UpstreamObserver | None = None,
     shared: RedisUpstreamState | None = None,
+    tracing: Tracing | None = None,
 ) -> Services:
-    client = UpstreamClient(config.sources, environ, observer, shared=shared)
+    tracer = tracing.tracer if tracing is not None else None
+    client = UpstreamClient(config.sources, environ, observer, shared=shared, tracer=tracer)
     return Services(
         shared=shared,
+        tracing=tracing,
         config=config,
         client=client,
         adapters=build_adapters(config.sources),
@@ -170,6 +176,34 @@ class JobgraphView(GraphQLView):
     async def _answer(
         self, request: web.Request, params: GraphQLParams, media_type: str
     ) -> web.Response:
+        """`_execute`, in a span of its own when tracing is on (a child of the caller's
+        `traceparent`, if it sent one)."""
+        tracing = self.services.tracing
+        if tracing is None:
+            return await self._execute(request, params, media_type)
+        with tracing.tracer.start_as_current_span(
+            "graphql",
+            context=caller_context(request.headers),
+            kind=SpanKind.SERVER,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            response = await self._execute(request, params, media_type)
+            # Names and codes only: never the document, the variables or a token.
+            name = safe_operation_name(request.get(OPERATION))
+            outcome = request.get(OUTCOME, "ok")
+            span.update_name(f"graphql {name}")
+            span.set_attribute("graphql.operation.name", name)
+            span.set_attribute("jobgraph.outcome", outcome)
+            span.set_attribute("jobgraph.request_id", request.get(REQUEST_ID, ""))
+            span.set_attribute("http.response.status_code", response.status)
+            if outcome != "ok":
+                span.set_status(StatusCode.ERROR, outcome)
+            return response
+
+    async def _execute(
+        self, request: web.Request, params: GraphQLParams, media_type: str
+    ) -> web.Response:
         """Execute one operation and answer it as `media_type` asks: a request error (one
         raised before execution began: syntax, validation, limits, the operation's name,
         variables) is a 400 without `data` as application/graphql-response+json, and a 200
@@ -249,7 +283,8 @@ def build_app(
         buckets = RedisBucketStore.from_url(
             config.cache.redis_url, on_error=lambda: metrics.redis_error("bucket")
         )
-    services = build_services(config, env, observer=metrics, shared=shared)
+    tracing = Tracing.from_config(config.tracing)
+    services = build_services(config, env, observer=metrics, shared=shared, tracing=tracing)
     authenticator = Authenticator(config.auth, env)
     app = web.Application(
         client_max_size=server.max_body_bytes,
@@ -272,6 +307,9 @@ def build_app(
             await buckets.close()
         if shared is not None:
             await shared.close()
+        if tracing is not None:
+            # Sends what is still batched; blocking, so off the event loop.
+            await asyncio.to_thread(tracing.shutdown)
 
     app.cleanup_ctx.append(upstream_session)
     if authenticator.jwt is not None:

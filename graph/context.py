@@ -13,6 +13,7 @@ from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, Forbidden, JobgraphError
 from resolvers.providers.base import ProviderAdapter
 from resolvers.shared_state import RedisUpstreamState
+from resolvers.tracing import Tracing
 from resolvers.watch import JobWatch
 
 
@@ -42,6 +43,8 @@ class Services:
     watch: JobWatch
     # The state replicas share through Redis ([cache] backend = "redis"), else None.
     shared: RedisUpstreamState | None = None
+    # OpenTelemetry ([tracing] otlp_endpoint), else None.
+    tracing: Tracing | None = None
 
     def sources_of(self, provider: Provider) -> list[SourceConfig]:
         return [s for s in self.config.sources if s.provider is provider]

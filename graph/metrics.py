@@ -17,6 +17,13 @@ BREAKER_STATES = ("closed", "open", "half_open")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+def safe_operation_name(name: str | None) -> str:
+    """A caller-chosen operation name if it is a plain GraphQL name, else "other"."""
+    if not name:
+        return ANONYMOUS_OPERATION
+    return name if _OPERATION_NAME.match(name) else OTHER_OPERATION
+
+
 class GatewayMetrics:
     """Every metric the gateway exports; also the upstream client's observer."""
 

@@ -22,6 +22,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from yarl import URL
 
 from resolvers.config import SourceConfig
@@ -40,6 +42,7 @@ from resolvers.resilience import (
     parse_retry_after,
 )
 from resolvers.shared_state import RedisUpstreamState, StoredResponse
+from resolvers.tracing import inject_traceparent
 
 # (safe message, provider's own error code) for a non-success body; never the raw body.
 ErrorDescriber = Callable[[int, bytes], tuple[str, str | None]]
@@ -136,10 +139,12 @@ class UpstreamClient:
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
         shared: RedisUpstreamState | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._observer = observer
         self._shared = shared
+        self._tracer = tracer
         self._clock = clock
         self._rng = rng or random.Random()
         self.sources: dict[str, SourceRuntime] = {}
@@ -216,6 +221,45 @@ class UpstreamClient:
         names who asks (for the response cache, which never serves one caller's answer
         to another).
         """
+        if self._tracer is None:
+            return await self._get(source, path, path_params, params, describe_error, caller)
+        config = self.sources[source].config
+        attributes = {
+            "jobgraph.source": source,
+            "jobgraph.provider": config.provider.name,
+            "http.request.method": "GET",
+            # The template only: path parameters and the query may carry what callers typed.
+            "url.template": _url_template(config.base_url, path),
+        }
+        with self._tracer.start_as_current_span(
+            f"GET {source}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                response = await self._get(
+                    source, path, path_params, params, describe_error, caller
+                )
+            except UpstreamError as exc:
+                if exc.upstream_status is not None:
+                    span.set_attribute("http.response.status_code", exc.upstream_status)
+                span.set_attribute("jobgraph.error_code", exc.code.value)
+                span.set_status(StatusCode.ERROR, exc.code.value)
+                raise
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    async def _get(
+        self,
+        source: str,
+        path: str,
+        path_params: Mapping[str, str],
+        params: Sequence[tuple[str, str]],
+        describe_error: ErrorDescriber,
+        caller: str | None,
+    ) -> UpstreamResponse:
         runtime = self.sources[source]
         url = self.url_for(source, path, path_params)
         if params:
@@ -225,8 +269,7 @@ class UpstreamClient:
         if runtime.cache is not None:
             cached = runtime.cache.get(key)
             if cached is not None:
-                if self._observer is not None:
-                    self._observer.cache_hit(source)
+                self._cache_hit(source)
                 return cached
         deadline = Deadline(runtime.config.timeout_s, self._clock)
         if self._shared is None:
@@ -256,8 +299,7 @@ class UpstreamClient:
                 config.name, entry, lock_s=config.timeout_s, wait_s=deadline.remaining() / 2
             )
         if found.response is not None:
-            if self._observer is not None:
-                self._observer.cache_hit(config.name)
+            self._cache_hit(config.name)
             return UpstreamResponse.from_stored(found.response)
         if found.cooling_s > 0:
             runtime.throttle.hold(found.cooling_s)
@@ -273,6 +315,12 @@ class UpstreamClient:
         elif found.lock is not None:
             await shared.release(config.name, entry, found.lock)
         return response
+
+    def _cache_hit(self, source: str) -> None:
+        if self._observer is not None:
+            self._observer.cache_hit(source)
+        if self._tracer is not None:
+            trace.get_current_span().set_attribute("jobgraph.cache_hit", True)
 
     async def _get_fresh(
         self,
@@ -320,27 +368,31 @@ class UpstreamClient:
         self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber, deadline: Deadline
     ) -> UpstreamResponse:
         retry = 0
-        while True:
-            try:
-                response = await self._attempt(runtime, url, deadline, describe_error)
-                runtime.throttle.answered()
-                return response
-            except _AttemptFailed as failed:
-                if failed.error.upstream_status == 429:
-                    self._cool_down(runtime, failed)
-                    if self._shared is not None:
-                        await self._shared.cool_down(
-                            runtime.config.name, runtime.throttle.remaining()
-                        )
-                if not failed.retryable:
-                    raise
-                delay = runtime.retry.delay_before_retry(
-                    retry, deadline.remaining(), self._rng, failed.error.retry_after_s
-                )
-                if delay is None:
-                    raise
-            await asyncio.sleep(delay)
-            retry += 1
+        try:
+            while True:
+                try:
+                    response = await self._attempt(runtime, url, deadline, describe_error)
+                    runtime.throttle.answered()
+                    return response
+                except _AttemptFailed as failed:
+                    if failed.error.upstream_status == 429:
+                        self._cool_down(runtime, failed)
+                        if self._shared is not None:
+                            await self._shared.cool_down(
+                                runtime.config.name, runtime.throttle.remaining()
+                            )
+                    if not failed.retryable:
+                        raise
+                    delay = runtime.retry.delay_before_retry(
+                        retry, deadline.remaining(), self._rng, failed.error.retry_after_s
+                    )
+                    if delay is None:
+                        raise
+                await asyncio.sleep(delay)
+                retry += 1
+        finally:
+            if self._tracer is not None:
+                trace.get_current_span().set_attribute("jobgraph.retries", retry)
 
     def _cool_down(self, runtime: SourceRuntime, failed: _AttemptFailed) -> None:
         """Start the source's cool-down; a 429 that does not say when to return is not
@@ -400,9 +452,13 @@ class UpstreamClient:
         assert self._session is not None
         config = runtime.config
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout_s)
+        headers = runtime.headers
+        if self._tracer is not None:
+            headers = dict(headers)
+            inject_traceparent(headers)
         try:
             async with self._session.get(
-                url, headers=runtime.headers, timeout=timeout, allow_redirects=False
+                url, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 body = await self._read_limited(runtime, response)
                 return UpstreamResponse(response.status, response.headers, body)
@@ -498,6 +554,12 @@ class UpstreamClient:
             provider_code=provider_code,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _url_template(base_url: str, path: str) -> str:
+    # A base URL's user and password (if any) never reach a span.
+    base = URL(base_url).with_user(None).with_query(None)
+    return f"{str(base).rstrip('/')}{path}"
 
 
 def _entry_text(key: CacheKey) -> str:
