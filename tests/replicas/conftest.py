@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.replicas import haproxy_config
 from simulators import SimulatorSuite
 from simulators.credentials import DEMO_ENVIRON
 from tests.shared_state.conftest import (
@@ -111,37 +112,11 @@ def gateway_config(directory: Path, suite: SimulatorSuite, sim_root: str, redis_
     return path
 
 
-def haproxy_config(directory: Path, port: int, replicas: dict[str, Replica]) -> Path:
+def write_haproxy_config(directory: Path, port: int, replicas: dict[str, Replica]) -> Path:
     """Round-robin over the replicas, a health check on /healthz, and a failed connection
-    retried on the other replica (`option redispatch`)."""
-    servers = "\n".join(
-        f"  server {name} 127.0.0.1:{replica.port} check inter 300ms fall 1 rise 1"
-        for name, replica in replicas.items()
-    )
+    retried on the other replica (`option redispatch`); the bench uses the same config."""
     path = directory / "haproxy.cfg"
-    path.write_text(
-        f"""global
-  maxconn 256
-
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  retries 3
-  option redispatch 1
-
-frontend jobgraph
-  bind 127.0.0.1:{port}
-  default_backend replicas
-
-backend replicas
-  balance roundrobin
-  option httpchk GET /healthz
-  http-response set-header X-Served-By %[srv_name]
-{servers}
-"""
-    )
+    path.write_text(haproxy_config(port, {name: r.port for name, r in replicas.items()}))
     return path
 
 
@@ -242,7 +217,7 @@ async def cluster(
         port = free_port()
         balancer_log = tmp_path / "haproxy.log"
         balancer = _start(
-            [HAPROXY, "-db", "-f", str(haproxy_config(tmp_path, port, replicas))],
+            [HAPROXY, "-db", "-f", str(write_haproxy_config(tmp_path, port, replicas))],
             balancer_log,
             dict(os.environ),
         )
