@@ -81,6 +81,7 @@ async def test_redis_holds_no_credential_url_or_caller_name(
     finally:
         await client.aclose()
     assert b"resp:" in stored
+    assert b"lock:" not in stored  # released as soon as the response was stored
     for secret in [*suite.demo_environ().values(), *TOKENS.values()]:
         assert secret.encode() not in stored
     assert b"1031" not in stored.split(b"\n")[0]
