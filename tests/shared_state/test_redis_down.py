@@ -117,3 +117,21 @@ async def test_rate_limits_fall_back_in_process_and_are_counted(
         statuses.append(response.status)
     assert statuses == [200, 200, 429]
     assert (await redis_errors(replica)).get("bucket", 0) >= 1
+
+
+async def test_once_redis_answers_again_replicas_share_the_cache_again(
+    suite: SimulatorSuite, replicas: Replicas, redis_server: RedisServer
+) -> None:
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        assert "errors" not in await ask(replicas[0])
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+    # A /readyz ping that Redis answers ends the pause each replica gives it after a failure.
+    for replica in replicas:
+        body = await (await replica.get("/readyz")).json()
+        assert body["redis"] == {"status": "ok"}
+    before = metafold_lists(suite)
+    assert "errors" not in await ask(replicas[0])
+    assert "errors" not in await ask(replicas[1])
+    assert metafold_lists(suite) == before + 1
