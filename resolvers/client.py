@@ -145,6 +145,8 @@ class UpstreamClient:
         self._observer = observer
         self._shared = shared
         self._tracer = tracer
+        # Fetches under way for cached sources, shared by the operations that ask meanwhile.
+        self._flights: dict[CacheKey, asyncio.Future[UpstreamResponse]] = {}
         self._clock = clock
         self._rng = rng or random.Random()
         self.sources: dict[str, SourceRuntime] = {}
@@ -272,6 +274,30 @@ class UpstreamClient:
                 self._cache_hit(source)
                 return cached
         deadline = Deadline(runtime.config.timeout_s, self._clock)
+        if runtime.config.cache_ttl_s <= 0:
+            return await self._fetch(runtime, key, url, describe_error, deadline)
+        # A cached source: operations asking at once for one response share one fetch, as
+        # they would share its cached answer a moment later.
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._fetch(runtime, key, url, describe_error, deadline))
+            self._flights[key] = flight
+            flight.add_done_callback(partial(self._landed, key))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: CacheKey, flight: asyncio.Future[UpstreamResponse]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        _consume_exception(flight)
+
+    async def _fetch(
+        self,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
         if self._shared is None:
             return await self._get_fresh(runtime, key, url, describe_error, deadline)
         return await self._get_shared(self._shared, runtime, key, url, describe_error, deadline)
