@@ -316,7 +316,7 @@ class RedisUpstreamState:
                 keys=self._keys(source, entry), args=[token, lock_ms]
             )
             response = StoredResponse.decode(raw) if raw else None
-        except (RedisError, OSError, TimeoutError, ValueError, struct.error) as exc:
+        except (RedisError, OSError, TimeoutError, ValueError, struct.error, zlib.error) as exc:
             self._failed("lookup", exc)
             return UNAVAILABLE
         self.last_error = None

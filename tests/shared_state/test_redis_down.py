@@ -5,10 +5,12 @@ ready. Never a 5xx."""
 from __future__ import annotations
 
 import signal
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from graph.app import build_app
@@ -135,3 +137,19 @@ async def test_once_redis_answers_again_replicas_share_the_cache_again(
     assert "errors" not in await ask(replicas[0])
     assert "errors" not in await ask(replicas[1])
     assert metafold_lists(suite) == before + 1
+
+
+async def test_an_unreadable_cached_value_is_skipped_and_counted(
+    suite: SimulatorSuite, replicas: Replicas, redis_server: RedisServer
+) -> None:
+    assert "errors" not in await ask(replicas[0])
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        for key in await client.keys("jobgraph:resp:*"):
+            # A well-formed head, then a body flagged compressed that is not.
+            await client.set(key, struct.pack(">HI", 200, 2) + b"[]" + b"\x01not zlib")
+    finally:
+        await client.aclose()
+    assert "errors" not in await ask(replicas[1])
+    assert metafold_lists(suite) == 2
+    assert (await redis_errors(replicas[1])).get("lookup", 0) >= 1
