@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
+from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -27,8 +29,8 @@ from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
 from graph.graphiql import GraphiQLPage
 from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
-from graph.metrics import GatewayMetrics
+from graph.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
+from graph.metrics import GatewayMetrics, safe_operation_name
 from graph.ops import Readiness, metrics_handler
 from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
 from graph.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
@@ -46,7 +48,8 @@ from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
-from resolvers.shared_state import RedisBucketStore
+from resolvers.shared_state import RedisBucketStore, RedisUpstreamState
+from resolvers.tracing import Tracing, caller_context
 from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
@@ -69,10 +72,17 @@ def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
 
 
 def build_services(
-    config: Config, environ: Mapping[str, str], observer: UpstreamObserver | None = None
+    config: Config,
+    environ: Mapping[str, str],
+    observer: UpstreamObserver | None = None,
+    shared: RedisUpstreamState | None = None,
+    tracing: Tracing | None = None,
 ) -> Services:
-    client = UpstreamClient(config.sources, environ, observer)
+    tracer = tracing.tracer if tracing is not None else None
+    client = UpstreamClient(config.sources, environ, observer, shared=shared, tracer=tracer)
     return Services(
+        shared=shared,
+        tracing=tracing,
         config=config,
         client=client,
         adapters=build_adapters(config.sources),
@@ -242,6 +252,34 @@ class JobgraphView(GraphQLView):
     async def _answer(
         self, request: web.Request, persisted: PersistedRequest, media_type: str
     ) -> web.Response:
+        """`_execute`, in a span of its own when tracing is on (a child of the caller's
+        `traceparent`, if it sent one)."""
+        tracing = self.services.tracing
+        if tracing is None:
+            return await self._execute(request, persisted, media_type)
+        with tracing.tracer.start_as_current_span(
+            "graphql",
+            context=caller_context(request.headers),
+            kind=SpanKind.SERVER,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            response = await self._execute(request, persisted, media_type)
+            # Names and codes only: never the document, the variables or a token.
+            name = safe_operation_name(request.get(OPERATION))
+            outcome = request.get(OUTCOME, "ok")
+            span.update_name(f"graphql {name}")
+            span.set_attribute("graphql.operation.name", name)
+            span.set_attribute("jobgraph.outcome", outcome)
+            span.set_attribute("jobgraph.request_id", request.get(REQUEST_ID, ""))
+            span.set_attribute("http.response.status_code", response.status)
+            if outcome != "ok":
+                span.set_status(StatusCode.ERROR, outcome)
+            return response
+
+    async def _execute(
+        self, request: web.Request, persisted: PersistedRequest, media_type: str
+    ) -> web.Response:
         """Execute one operation and answer it as `media_type` asks: a request error (one
         raised before execution began: syntax, validation, limits, the operation's name,
         variables) is a 400 without `data` as application/graphql-response+json, and a 200
@@ -316,14 +354,18 @@ def build_app(
     env = dict(os.environ if environ is None else environ)
     server = config.server
     metrics = GatewayMetrics()
-    services = build_services(config, env, observer=metrics)
+    # Upstream responses, 429 cool-downs and per-caller buckets: in this process, or in Redis
+    # where replicas share them.
+    shared: RedisUpstreamState | None = None
+    buckets: RedisBucketStore | None = None
+    if config.cache.backend == "redis" and config.cache.redis_url:
+        shared = RedisUpstreamState.from_url(config.cache.redis_url, on_error=metrics.redis_error)
+        buckets = RedisBucketStore.from_url(
+            config.cache.redis_url, on_error=lambda: metrics.redis_error("bucket")
+        )
+    tracing = Tracing.from_config(config.tracing)
+    services = build_services(config, env, observer=metrics, shared=shared, tracing=tracing)
     authenticator = Authenticator(config.auth, env)
-    # Per-caller buckets: in this process, or in Redis where replicas share them.
-    buckets = (
-        RedisBucketStore.from_url(config.cache.redis_url)
-        if config.cache.backend == "redis" and config.cache.redis_url
-        else None
-    )
     limiter = RateLimiter(config.rate_limits, buckets)
     app = web.Application(
         client_max_size=server.max_body_bytes,
@@ -344,6 +386,11 @@ def build_app(
         await services.client.close()
         if buckets is not None:
             await buckets.close()
+        if shared is not None:
+            await shared.close()
+        if tracing is not None:
+            # Sends what is still batched; blocking, so off the event loop.
+            await asyncio.to_thread(tracing.shutdown)
 
     app.cleanup_ctx.append(upstream_session)
     if authenticator.jwt is not None:

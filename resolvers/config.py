@@ -218,11 +218,26 @@ class CacheConfig(_Strict):
         return self
 
 
+class TracingConfig(_Strict):
+    """OpenTelemetry traces, exported over OTLP/HTTP to `otlp_endpoint` (empty: off)."""
+
+    otlp_endpoint: str = ""
+    service_name: str = "jobgraph"
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint_shape(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -269,7 +284,13 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
                     break
             else:
                 raise ConfigError(f"{env_name}: no source named {source_name!r}")
-        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits", "cache"):
+        elif len(parts) == 2 and parts[0] in (
+            "server",
+            "auth",
+            "rate_limits",
+            "cache",
+            "tracing",
+        ):
             merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
         else:
             raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")
