@@ -9,6 +9,8 @@ CHROMIUM ?= /usr/bin/chromium
 OS_RELEASE ?= /etc/os-release
 # The Redis tests start Debian's redis-server by this path (tests/shared_state/conftest.py).
 REDIS_SERVER ?= /usr/bin/redis-server
+# The replica tests put two gateways behind Debian's haproxy by this path (tests/replicas/).
+HAPROXY ?= /usr/sbin/haproxy
 EUID ?= $(shell id -u)
 SUDO_OK ?= detect
 # pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom);
@@ -16,7 +18,7 @@ SUDO_OK ?= detect
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
 	[ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 4 ] && n=4; echo $$n)
 
-.PHONY: install prerequisites chromium redis-server demo test lint bench
+.PHONY: install prerequisites chromium redis-server haproxy demo test lint bench
 
 # Stop at once, before any download, when the machine lacks what no Makefile can install.
 prerequisites:
@@ -56,6 +58,10 @@ chromium:
 redis-server:
 	$(call apt_package,redis-server,$(REDIS_SERVER),the Redis tests)
 
+# For the replica tests: a real load balancer in front of two `jobgraph serve` processes.
+haproxy:
+	$(call apt_package,haproxy,$(HAPROXY),the replica tests)
+
 $(BIN)/jobgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -73,11 +79,19 @@ $(FEDERATION_NODE)/node_modules/.package-lock.json: $(FEDERATION_NODE)/package.j
 	npm ci --prefix $(FEDERATION_NODE) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Persisted-query clients for tests/http (Apollo Client's link, urql's exchange).
+HTTP_NODE := tests/http/node
+
+$(HTTP_NODE)/node_modules/.package-lock.json: $(HTTP_NODE)/package.json $(HTTP_NODE)/package-lock.json
+	npm ci --prefix $(HTTP_NODE) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # GraphiQL's browser assets (node_modules) are all the demo needs besides .venv.
 DEMO_DEPS := $(BIN)/jobgraph node_modules/.package-lock.json
 
 # The checks come first so that a missing prerequisite stops `make` before any download.
-install: prerequisites chromium redis-server $(DEMO_DEPS) $(FEDERATION_NODE)/node_modules/.package-lock.json
+install: prerequisites chromium redis-server haproxy $(DEMO_DEPS) \
+	$(FEDERATION_NODE)/node_modules/.package-lock.json $(HTTP_NODE)/node_modules/.package-lock.json
 
 demo: prerequisites $(DEMO_DEPS)
 	$(BIN)/jobgraph demo

@@ -115,6 +115,7 @@ def render(results: Mapping[str, Any]) -> str:
         ]
     )
     out += _table(["target", "req/s", "p50 ms", "p99 ms", "gw CPU ms/req", "errors", "load"], rows)
+    out += _replicas(results.get("replicas"))
     eco = results["economy"]
     out += ["", "4. Request economy (upstream requests vs the planners' optimum)"]
     out += _table(
@@ -160,3 +161,25 @@ def render(results: Mapping[str, Any]) -> str:
         for name, value in results["targets"].items()
     ]
     return "\n".join(out)
+
+
+def _replicas(section: Mapping[str, Any] | None) -> list[str]:
+    if section is None:
+        return []
+    title = "3b. Replicas (20-job page, concurrency 16, cache_ttl_s on every source)"
+    if "skipped" in section:
+        return ["", f"{title}: skipped, {section['skipped']}"]
+    rows = [
+        [
+            name.replace("_", " "),
+            f"{run['rps']:.0f}",
+            f"{run['p50_ms']:.2f}",
+            f"{run['p99_ms']:.2f}",
+            f"{run['gateway_cpu_ms_per_request']:.3f}",
+            str(run["upstream_requests"]),
+            str(run["errors"]),
+        ]
+        for name, run in section["runs"].items()
+    ]
+    header = ["run", "req/s", "p50 ms", "p99 ms", "gw CPU ms/req", "upstream req", "errors"]
+    return ["", title, *_table(header, rows)]

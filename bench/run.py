@@ -1,6 +1,7 @@
 """The bench run: start simulators and gateway as separate processes, measure, report.
 
-Sections of results.json: layout, overhead, fanout, throughput, economy, memory, profile.
+Sections of results.json: layout, overhead, fanout, throughput, replicas, economy, memory,
+profile.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import urlencode
 import aiohttp
 import orjson
 
+from bench import replicas as lb
 from bench.load import (
     LoadResult,
     Target,
@@ -43,7 +45,16 @@ from simulators.orange import SERVER_CAP as ORANGE_SERVER_CAP
 from simulators.suite import PROVIDERS
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ("layout", "overhead", "fanout", "throughput", "economy", "memory", "profile")
+SECTIONS = (
+    "layout",
+    "overhead",
+    "fanout",
+    "throughput",
+    "replicas",
+    "economy",
+    "memory",
+    "profile",
+)
 CONCURRENCY = 16
 FANOUT_LATENCY_MS = 50
 WALK_PAGE = 20
@@ -734,6 +745,107 @@ async def measure_throughput(
     }
 
 
+# (figure, replicas, cache backend): one replica as the reference, two behind HAProxy sharing
+# Redis, and two with per-process caches (what the shared cache saves).
+REPLICA_RUNS = (
+    ("one_replica_redis", 1, "redis"),
+    ("two_replicas_redis", 2, "redis"),
+    ("two_replicas_memory", 2, "memory"),
+)
+REPLICA_CACHE_TTL_S = 60.0
+
+
+async def measure_replicas(
+    session: aiohttp.ClientSession,
+    upstreams: Upstreams,
+    options: Options,
+    layout: Layout,
+    directory: Path,
+) -> dict[str, Any]:
+    """The 20-job page at concurrency 16 through HAProxy round-robin over two replicas
+    (`cache_ttl_s` on every source): requests/s after a warm-up, and the upstream requests
+    the warm-up and the run cost from a cold cache, against one replica alone. The replicas
+    are not pinned: they share every core with the simulators and the load generator."""
+    missing = lb.missing_tools()
+    if missing:
+        return {"skipped": f"not installed: {', '.join(missing)} (make install)"}
+    spec = throughput_spec(upstreams.suite)
+    sources = upstreams.suite.demo_sources(upstreams.root)
+    env = {**bench_env(), lb.CURSOR_SECRET_ENV: "bench-replicas-share-this-secret"}
+    redis = lb.start_redis(directory)
+    runs: dict[str, Any] = {}
+    try:
+        for name, count, backend in REPLICA_RUNS:
+            redis.command("FLUSHALL")
+            config = lb.replica_config(
+                directory,
+                sources,
+                backend=backend,
+                redis_url=redis.url,
+                cache_ttl_s=REPLICA_CACHE_TTL_S,
+            )
+            command = [PYTHON, "-m", "graph.cli", "serve", "--config", str(config)]
+            gateways: list[Service] = []
+            balancer = None
+            try:
+                for number in range(count):
+                    gateways.append(start(f"replica {number + 1}", [*command, "--port", "0"], env))
+                for gateway in gateways:
+                    await wait_ready(session, gateway, 1)
+                url = gateways[0].url
+                if count > 1:
+                    ports = {
+                        f"r{i + 1}": int(g.url.rsplit(":", 1)[1]) for i, g in enumerate(gateways)
+                    }
+                    balancer, url = lb.start_haproxy(directory, ports)
+                    await _wait_balanced(session, url, len(ports))
+                await upstreams.reset(session)
+                target = graphql_target(url, spec.query(20))
+                await run_aiohttp(target, CONCURRENCY, requests=max(200, options.requests // 20))
+                cpu_before = sum(g.cpu_seconds() for g in gateways)
+                result = await drive(target, options, layout)
+                cpu = sum(g.cpu_seconds() for g in gateways) - cpu_before
+                made = await upstreams.requests(session)
+                runs[name] = {
+                    **result.to_json(),
+                    "replicas": count,
+                    "backend": backend,
+                    "balancer": "haproxy round-robin" if count > 1 else None,
+                    "upstream_requests": sum(len(entries) for entries in made.values()),
+                    "gateway_cpu_ms_per_request": round(cpu * 1000 / max(1, result.requests), 3),
+                }
+            finally:
+                if balancer is not None:
+                    lb.stop_process(balancer)
+                for gateway in gateways:
+                    gateway.stop()
+    finally:
+        redis.stop()
+    await upstreams.reset(session)
+    return {
+        "query": spec.query(20),
+        "concurrency": CONCURRENCY,
+        "cache_ttl_s": REPLICA_CACHE_TTL_S,
+        "runs": runs,
+    }
+
+
+async def _wait_balanced(session: aiohttp.ClientSession, url: str, replicas: int) -> None:
+    """Until HAProxy has sent requests to every replica."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(seen) < replicas:
+        try:
+            async with session.get(f"{url}/healthz") as response:
+                if response.status == 200:
+                    seen.add(response.headers.get("X-Served-By", ""))
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    if len(seen) < replicas:
+        raise RuntimeError(f"haproxy at {url} never balanced over {replicas} replicas")
+
+
 async def measure_upstream_ceiling(
     session: aiohttp.ClientSession,
     upstreams: Upstreams,
@@ -954,6 +1066,10 @@ async def run(options: Options) -> dict[str, Any]:
                     gateway.stop()
                     services.remove(gateway)
                 results["throughput"] = throughput
+                progress("replicas behind haproxy")
+                results["replicas"] = await measure_replicas(
+                    session, upstreams, options, layout, Path(tmp)
+                )
                 progress("profile")
                 results["profile"] = await measure_profile(session, config, spec, options, layout)
     finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -12,8 +15,9 @@ from typing import Any
 import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
+from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -25,10 +29,11 @@ from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
 from graph.graphiql import GraphiQLPage
 from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OUTCOME, access_middleware, outcome_of
-from graph.metrics import GatewayMetrics
+from graph.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
+from graph.metrics import GatewayMetrics, safe_operation_name
 from graph.ops import Readiness, metrics_handler
-from graph.ratelimit import RateLimiter, rate_limit_middleware
+from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
+from graph.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
 from graph.responses import error_response
 from graph.schema import JobgraphSchema, build_schema
 from graph.transport import (
@@ -43,7 +48,8 @@ from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode
 from resolvers.providers.registry import build_adapters
-from resolvers.shared_state import RedisBucketStore
+from resolvers.shared_state import RedisBucketStore, RedisUpstreamState
+from resolvers.tracing import Tracing, caller_context
 from resolvers.watch import JobWatch
 
 SERVICES = web.AppKey("services", Services)
@@ -66,10 +72,17 @@ def cursor_key(config: Config, environ: Mapping[str, str]) -> bytes:
 
 
 def build_services(
-    config: Config, environ: Mapping[str, str], observer: UpstreamObserver | None = None
+    config: Config,
+    environ: Mapping[str, str],
+    observer: UpstreamObserver | None = None,
+    shared: RedisUpstreamState | None = None,
+    tracing: Tracing | None = None,
 ) -> Services:
-    client = UpstreamClient(config.sources, environ, observer)
+    tracer = tracing.tracer if tracing is not None else None
+    client = UpstreamClient(config.sources, environ, observer, shared=shared, tracer=tracer)
     return Services(
+        shared=shared,
+        tracing=tracing,
         config=config,
         client=client,
         adapters=build_adapters(config.sources),
@@ -84,6 +97,8 @@ _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECA
 _POST_OPERATIONS = OperationType.from_http("POST")
 # A GET never starts a subscription here (no streaming transport is served).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
+# The query text of a request that named it by a persisted query's hash.
+_RESOLVED_QUERY = web.RequestKey("jobgraph.resolved_query", str)
 
 
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
@@ -102,12 +117,19 @@ class JobgraphView(GraphQLView):
     websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(
-        self, services: Services, graphiql: GraphiQLPage | None = None, **kwargs: Any
+        self,
+        services: Services,
+        graphiql: GraphiQLPage | None = None,
+        persisted: PersistedQueries | None = None,
+        limiter: RateLimiter | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
+        self.persisted = persisted if persisted is not None else PersistedQueries()
+        self.limiter = limiter
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = response_media_type(request.headers.get("Accept"))
@@ -119,13 +141,20 @@ class JobgraphView(GraphQLView):
                 self.request_adapter_class(request)
             ):
                 return await self.run(request=request)
-            params = await self._read_params(request)
+            persisted = self.persisted.resolve(await self._read_params(request))
+            over_budget = await self._charge_cost(request, persisted.params, media_type)
+            if over_budget is not None:
+                return over_budget
             if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
-                return await self.run(request=request)
-            return await self._answer(request, params, media_type)
+                return await self._stream(request, persisted)
+            return await self._answer(request, persisted, media_type)
         except RequestRefused as refused:
             return error_response(
                 400, str(refused), ErrorCode.BAD_USER_INPUT, media_type=media_type
+            )
+        except PersistedQueryRefused as refused:
+            return error_response(
+                refused.status, refused.message, refused.code, refused.headers, media_type
             )
         except HTTPException as exc:
             # Strawberry's own refusals on the streaming path, as coded JSON.
@@ -163,13 +192,100 @@ class JobgraphView(GraphQLView):
             raise RequestRefused("the request body must be a JSON object (batches are not served)")
         return params_from_body(body)
 
-    async def _answer(
+    async def _charge_cost(
         self, request: web.Request, params: GraphQLParams, media_type: str
+    ) -> web.Response | None:
+        """With `[rate_limits] cost_per_minute`: takes the operation's cost estimate from the
+        caller's cost bucket before it runs; the refusal when the bucket cannot pay it."""
+        limiter, lane = self.limiter, self.jobgraph_schema.fast_lane
+        if limiter is None or not limiter.charges_cost or lane is None or PRINCIPAL not in request:
+            return None
+        cost = lane.cost(
+            self.jobgraph_schema._schema, params.query, params.operation_name, params.variables
+        )
+        if not cost:
+            return None
+        wait = await limiter.wait_for_cost(request[PRINCIPAL].name, cost)
+        if wait <= 0:
+            return None
+        per_minute = limiter.config.cost_per_minute
+        if math.isinf(wait):
+            return error_response(
+                400,
+                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
+                "caller may spend (ask for smaller pages)",
+                ErrorCode.QUERY_TOO_COMPLEX,
+                media_type=media_type,
+            )
+        return rate_limited(
+            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
+            f"{cost})",
+            wait,
+            media_type,
+        )
+
+    async def _stream(
+        self, request: web.Request, persisted: PersistedRequest
+    ) -> web.StreamResponse:
+        """Strawberry's way (which reads the request again), given the query text a persisted
+        query's hash stands for (see `parse_http_body`)."""
+        request[_RESOLVED_QUERY] = persisted.params.query
+        response = await self.run(request=request)
+        context = request.get(CONTEXT)
+        if context is not None and context.executed:
+            self.persisted.remember(persisted)
+        return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        resolved = request.request.get(_RESOLVED_QUERY)
+        if isinstance(data, GraphQLRequestData) and not data.query and resolved:
+            data = dataclasses.replace(data, query=resolved)
+        return data
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted query by its hash has no `query`, yet is an operation.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def _answer(
+        self, request: web.Request, persisted: PersistedRequest, media_type: str
+    ) -> web.Response:
+        """`_execute`, in a span of its own when tracing is on (a child of the caller's
+        `traceparent`, if it sent one)."""
+        tracing = self.services.tracing
+        if tracing is None:
+            return await self._execute(request, persisted, media_type)
+        with tracing.tracer.start_as_current_span(
+            "graphql",
+            context=caller_context(request.headers),
+            kind=SpanKind.SERVER,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            response = await self._execute(request, persisted, media_type)
+            # Names and codes only: never the document, the variables or a token.
+            name = safe_operation_name(request.get(OPERATION))
+            outcome = request.get(OUTCOME, "ok")
+            span.update_name(f"graphql {name}")
+            span.set_attribute("graphql.operation.name", name)
+            span.set_attribute("jobgraph.outcome", outcome)
+            span.set_attribute("jobgraph.request_id", request.get(REQUEST_ID, ""))
+            span.set_attribute("http.response.status_code", response.status)
+            if outcome != "ok":
+                span.set_status(StatusCode.ERROR, outcome)
+            return response
+
+    async def _execute(
+        self, request: web.Request, persisted: PersistedRequest, media_type: str
     ) -> web.Response:
         """Execute one operation and answer it as `media_type` asks: a request error (one
         raised before execution began: syntax, validation, limits, the operation's name,
         variables) is a 400 without `data` as application/graphql-response+json, and a 200
-        with `data: null` as application/json; anything executed is a 200."""
+        with `data: null` as application/json; anything executed is a 200. A persisted
+        query's text is remembered once it has passed every check and run."""
+        params = persisted.params
         allowed = _GET_OPERATIONS if request.method == "GET" else _POST_OPERATIONS
         context = await self.get_context(request)
         try:
@@ -190,6 +306,8 @@ class JobgraphView(GraphQLView):
                 headers={"Allow": "POST"},
                 media_type=media_type,
             )
+        if context.executed:
+            self.persisted.remember(persisted)
         body: dict[str, Any] = dict(await self.process_result(request, result))
         status = 200
         if media_type == GRAPHQL_RESPONSE_JSON and result.errors and not context.executed:
@@ -236,21 +354,26 @@ def build_app(
     env = dict(os.environ if environ is None else environ)
     server = config.server
     metrics = GatewayMetrics()
-    services = build_services(config, env, observer=metrics)
+    # Upstream responses, 429 cool-downs and per-caller buckets: in this process, or in Redis
+    # where replicas share them.
+    shared: RedisUpstreamState | None = None
+    buckets: RedisBucketStore | None = None
+    if config.cache.backend == "redis" and config.cache.redis_url:
+        shared = RedisUpstreamState.from_url(config.cache.redis_url, on_error=metrics.redis_error)
+        buckets = RedisBucketStore.from_url(
+            config.cache.redis_url, on_error=lambda: metrics.redis_error("bucket")
+        )
+    tracing = Tracing.from_config(config.tracing)
+    services = build_services(config, env, observer=metrics, shared=shared, tracing=tracing)
     authenticator = Authenticator(config.auth, env)
-    # Per-caller buckets: in this process, or in Redis where replicas share them.
-    buckets = (
-        RedisBucketStore.from_url(config.cache.redis_url)
-        if config.cache.backend == "redis" and config.cache.redis_url
-        else None
-    )
+    limiter = RateLimiter(config.rate_limits, buckets)
     app = web.Application(
         client_max_size=server.max_body_bytes,
         middlewares=[
             access_middleware(metrics),
             cors_middleware(server.cors_origins),
             auth_middleware(authenticator),
-            rate_limit_middleware(RateLimiter(config.rate_limits, buckets)),
+            rate_limit_middleware(limiter),
             body_limit_middleware(server.max_body_bytes),
         ],
     )
@@ -263,6 +386,11 @@ def build_app(
         await services.client.close()
         if buckets is not None:
             await buckets.close()
+        if shared is not None:
+            await shared.close()
+        if tracing is not None:
+            # Sends what is still batched; blocking, so off the event loop.
+            await asyncio.to_thread(tracing.shutdown)
 
     app.cleanup_ctx.append(upstream_session)
     if authenticator.jwt is not None:
@@ -272,14 +400,19 @@ def build_app(
             await jwt_verifier.start()
 
         app.on_startup.append(load_jwks)
+    persisted = PersistedQueries.from_server(server)
     schema = build_schema(
-        limits=QueryLimitSettings.from_server(server), introspection=server.introspection
+        limits=QueryLimitSettings.from_server(server),
+        introspection=server.introspection,
+        trusted=persisted.trusted if persisted.only_persisted else None,
     )
     app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,
         graphiql=graphiql,
+        persisted=persisted,
+        limiter=limiter,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
     )

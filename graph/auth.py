@@ -104,12 +104,14 @@ def is_open(request: web.Request) -> bool:
     path = request.path
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return True
-    # GraphiQL's page: a GET with no `query` parameter that is no WebSocket upgrade (which
-    # would carry operations) never executes anything.
+    # GraphiQL's page: a GET with no `query` parameter (nor `extensions`, which may name a
+    # persisted query) that is no WebSocket upgrade (which would carry operations) never
+    # executes anything.
     return (
         path == GRAPHQL_PATH
         and request.method == "GET"
         and "query" not in request.query
+        and "extensions" not in request.query
         and request.headers.get("Upgrade", "").lower() != "websocket"
     )
 

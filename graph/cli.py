@@ -90,7 +90,10 @@ def _serve_worker(config_path: str, host: str, port: int, sock: socket.socket) -
 def serve(config: Config, config_path: str, host: str, port: int, workers: int) -> None:
     """Run the gateway; with several workers, processes share one listening socket."""
     from graph.app import build_app
+    from graph.persisted import PersistedQueries
 
+    # A bad trusted-documents file stops here, before any worker starts.
+    PersistedQueries.from_server(config.server)
     sock = _bound_socket(host, port, reuse_port=workers > 1)
     print(f"jobgraph listening on http://{host}:{sock.getsockname()[1]}/graphql", flush=True)
     if workers == 1:

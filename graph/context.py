@@ -12,6 +12,8 @@ from resolvers.config import Config, SourceConfig
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, Forbidden, JobgraphError
 from resolvers.providers.base import ProviderAdapter
+from resolvers.shared_state import RedisUpstreamState
+from resolvers.tracing import Tracing
 from resolvers.watch import JobWatch
 
 
@@ -39,6 +41,10 @@ class Services:
     cursors: CursorCodec
     environ: Mapping[str, str]
     watch: JobWatch
+    # The state replicas share through Redis ([cache] backend = "redis"), else None.
+    shared: RedisUpstreamState | None = None
+    # OpenTelemetry ([tracing] otlp_endpoint), else None.
+    tracing: Tracing | None = None
 
     def sources_of(self, provider: Provider) -> list[SourceConfig]:
         return [s for s in self.config.sources if s.provider is provider]

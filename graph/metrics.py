@@ -17,6 +17,13 @@ BREAKER_STATES = ("closed", "open", "half_open")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+def safe_operation_name(name: str | None) -> str:
+    """A caller-chosen operation name if it is a plain GraphQL name, else "other"."""
+    if not name:
+        return ANONYMOUS_OPERATION
+    return name if _OPERATION_NAME.match(name) else OTHER_OPERATION
+
+
 class GatewayMetrics:
     """Every metric the gateway exports; also the upstream client's observer."""
 
@@ -71,6 +78,14 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.redis_errors = Counter(
+            "jobgraph_redis_errors",
+            "Calls to the shared Redis that failed or timed out and were answered without it, "
+            "by operation (lookup, store, release, cool_down, ping, bucket).",
+            ("operation",),
+            registry=self.registry,
+        )
+
     def operation_label(self, name: str | None) -> str:
         """A bounded, safe label for a caller-chosen operation name."""
         if not name:
@@ -102,6 +117,9 @@ class GatewayMetrics:
     def breaker_state(self, source: str, state: str) -> None:
         for each in BREAKER_STATES:
             self.breaker_states.labels(source, each).set(1 if each == state else 0)
+
+    def redis_error(self, operation: str) -> None:
+        self.redis_errors.labels(operation).inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -82,13 +82,21 @@ class Readiness:
         probes = await self.probe_all()
         ready = all(probe.reachable is not False for probe in probes)
         breakers = self.services.client.breaker_states()
-        body = {
+        body: dict[str, Any] = {
             "status": "ready" if ready else "unready",
             "config": "loaded",
             "sources": [
                 {**probe.to_json(), "breaker": breakers.get(probe.source.name)} for probe in probes
             ],
         }
+        shared = self.services.shared
+        if shared is not None:
+            # Without Redis every replica still answers (cache bypassed, limits in process):
+            # degraded, named here, but never unready.
+            error = await shared.ping()
+            body["redis"] = (
+                {"status": "ok"} if error is None else {"status": "degraded", "error": error}
+            )
         return web.json_response(body, status=200 if ready else 503)
 
 

@@ -14,6 +14,7 @@ which answers it exactly as before.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from inspect import isawaitable
 from typing import Any
@@ -25,7 +26,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.documents import DocumentCache
-from graph.limits import QueryLimitSettings, check_document, remembered_token_count
+from graph.limits import (
+    QueryLimitSettings,
+    check_document,
+    measure_operations,
+    remembered_token_count,
+)
 from graph.logs import record_operation
 
 # Variables are part of the key; larger ones are not worth remembering. With at most 16 keys
@@ -33,6 +39,10 @@ from graph.logs import record_operation
 MAX_VARIABLES_BYTES = 4096
 
 Prepared = tuple[DocumentNode, OperationDefinitionNode]
+
+# Cost estimates remembered: at most this many, of texts up to this long (at most some 4 MB).
+MAX_COSTS = 512
+MAX_COSTED_TEXT = 4096
 
 
 def _variables_key(variables: Mapping[str, Any] | None) -> bytes | None:
@@ -51,6 +61,8 @@ class FastLane:
     def __init__(self, documents: DocumentCache, limits: QueryLimitSettings | None) -> None:
         self.documents = documents
         self.limits = limits
+        # (text, operation name, variables key) -> cost: the walk takes some 30 us a page.
+        self._costs: OrderedDict[tuple[str, str | None, bytes], int | None] = OrderedDict()
 
     def prepared(
         self,
@@ -98,6 +110,51 @@ class FastLane:
             if check_document(limits, schema, document, operation_name, variables) is not None:
                 return
         self.documents.remember_ready(query, (operation_name, variables_key), operation)
+
+    def cost(
+        self,
+        schema: Any,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        """The operation's cost estimate (graph.limits), parsed through the shared document
+        cache; None when the text is refused before it runs anyway (more tokens than the
+        limit, which is checked first so that no huge text is parsed here, or a syntax error)
+        or no limits are set."""
+        if self.limits is None:
+            return None
+        variables_key = _variables_key(variables)
+        if variables_key is None or len(query) > MAX_COSTED_TEXT:
+            return self._cost(schema, query, operation_name, variables)
+        key = (query, operation_name, variables_key)
+        if key in self._costs:
+            self._costs.move_to_end(key)
+            return self._costs[key]
+        cost = self._costs[key] = self._cost(schema, query, operation_name, variables)
+        if len(self._costs) > MAX_COSTS:
+            self._costs.popitem(last=False)
+        return cost
+
+    def _cost(
+        self,
+        schema: Any,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        limits = self.limits
+        assert limits is not None
+        try:
+            if remembered_token_count(query, limits.max_tokens) > limits.max_tokens:
+                return None
+            document = self.documents.parse(query, {})
+            measure = measure_operations(
+                schema, document, operation_name, variables, limits.max_page_size
+            )
+        except GraphQLError:
+            return None
+        return measure.cost
 
     async def execute(
         self,

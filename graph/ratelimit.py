@@ -57,7 +57,8 @@ class MemoryBucketStore:
 
 
 class RateLimiter:
-    """`requests_per_minute` per principal: a bucket of that capacity refilled over a minute."""
+    """`requests_per_minute` and `cost_per_minute` per principal: for each, a bucket of that
+    capacity refilled over a minute."""
 
     def __init__(self, config: RateLimitConfig, store: BucketStore | None = None) -> None:
         self.config = config
@@ -72,6 +73,34 @@ class RateLimiter:
         per_minute = self.config.requests_per_minute
         return await self.store.take(f"requests:{principal}", 1.0, per_minute, per_minute / 60.0)
 
+    @property
+    def charges_cost(self) -> bool:
+        return self.config.cost_per_minute > 0
+
+    async def wait_for_cost(self, principal: str, cost: float) -> float:
+        """0.0 when the principal may spend `cost` now (it is then taken), else the seconds to
+        wait; infinite for a cost above the whole per-minute budget."""
+        per_minute = self.config.cost_per_minute
+        if cost > per_minute:
+            return math.inf
+        return await self.store.take(f"cost:{principal}", cost, per_minute, per_minute / 60.0)
+
+
+def rate_limited(message: str, wait: float, media_type: str = "application/json") -> web.Response:
+    """HTTP 429 with `Retry-After` (whole seconds, at least 1) and a RATE_LIMITED error."""
+    retry_after = retry_after_s(wait)
+    return error_response(
+        429,
+        f"{message}; retry in {retry_after} s",
+        ErrorCode.RATE_LIMITED,
+        {"Retry-After": str(retry_after)},
+        media_type,
+    )
+
+
+def retry_after_s(wait: float) -> int:
+    return max(1, math.ceil(min(wait, 86_400.0)))
+
 
 def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
     """Answers 429 + Retry-After with a RATE_LIMITED error for a caller over its limit."""
@@ -84,13 +113,10 @@ def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
             return await handler(request)
         wait = await limiter.wait_for_request(request[PRINCIPAL].name)
         if wait > 0:
-            retry_after = max(1, math.ceil(min(wait, 86_400.0)))
-            return error_response(
-                429,
+            return rate_limited(
                 f"rate limit of {limiter.config.requests_per_minute:g} requests per minute "
-                f"exceeded; retry in {retry_after} s",
-                ErrorCode.RATE_LIMITED,
-                {"Retry-After": str(retry_after)},
+                "exceeded",
+                wait,
             )
         return await handler(request)
 

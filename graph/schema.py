@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from functools import partial
 from typing import Any, cast
 
@@ -17,12 +17,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
 from graph.documents import CachedDocuments, DocumentCache
-from graph.errors import with_reported
+from graph.errors import coded, with_reported
 from graph.execution import CachedNameConverter, JobgraphExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
@@ -30,6 +31,7 @@ from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
 from graph.logs import RecordOperation
+from graph.persisted import TrustedDocuments, TrustedOnly
 from graph.prepared import FastLane
 from graph.provider_types import (
     EdgeImpulseJob,
@@ -349,9 +351,35 @@ class JobgraphSchema(strawberry.Schema):
         result.errors = with_reported(result.errors, context_value)
         return result
 
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Strawberry's `stream` (operations over WebSocket), whose errors before execution are
+        coded like any other (a syntax or validation error had no code), and where an error
+        an extension raises before the operation runs (a limit) is the operation's coded
+        error: Strawberry lets it end the operation's task, logged with a traceback, the
+        client told nothing."""
+        return _refusal_as_error(await super().stream(*args, **kwargs))
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         # Unexpected errors are logged once, in graph.errors.coded; caller errors are not logged.
         return None
+
+
+async def _refusal_as_error(results: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
+    try:
+        try:
+            first = await anext(results)
+        except StopAsyncIteration:
+            return
+        except GraphQLError as error:
+            yield PreExecutionError(data=None, errors=[coded(error)])
+            return
+        if isinstance(first, PreExecutionError) and first.errors:
+            first.errors = [coded(error) for error in first.errors]
+        yield first
+        async for result in results:
+            yield result
+    finally:
+        await results.aclose()
 
 
 class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
@@ -399,13 +427,17 @@ def build_schema(
     limits: QueryLimitSettings | None = None,
     introspection: bool = True,
     subgraph: bool = True,
+    trusted: TrustedDocuments | None = None,
 ) -> JobgraphSchema:
     """The schema, with its per-operation extensions: the operation's name recorded for the
-    access log, `limits` (if any) enforced, introspection refused unless `introspection`.
+    access log, `limits` (if any) enforced, introspection refused unless `introspection`,
+    and, given `trusted`, only those documents run.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()
     extensions: list[Callable[[], SchemaExtension]] = [RecordOperation]
+    if trusted is not None:
+        extensions.append(partial(TrustedOnly, trusted))
     if limits is not None:
         extensions.append(partial(QueryLimits, limits))
     if not introspection:

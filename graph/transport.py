@@ -82,19 +82,23 @@ def params_from_body(body: object) -> GraphQLParams:
     if not isinstance(body, dict):
         raise RequestRefused("the request body must be a JSON object")
     query = body.get("query")
-    if query is None or query == "":
+    extensions = _map_or_null("extensions", body.get("extensions"))
+    if (query is None or query == "") and not _persisted(extensions):
         raise RequestRefused("No GraphQL query found in the request")
-    if not isinstance(query, str):
+    if not isinstance(query, str | None):
         raise RequestRefused(f"`query` must be a string, not {_type_name(query)}")
     name = body.get("operationName")
     if not isinstance(name, str | None):
         raise RequestRefused(f"`operationName` must be a string or null, not {_type_name(name)}")
     return GraphQLParams(
-        query,
-        name,
-        _map_or_null("variables", body.get("variables")),
-        _map_or_null("extensions", body.get("extensions")),
+        query or "", name, _map_or_null("variables", body.get("variables")), extensions
     )
+
+
+def _persisted(extensions: Mapping[str, Any] | None) -> bool:
+    """Whether the request names its operation by a persisted query's hash instead of a text
+    (graph.persisted then finds the text, or answers PersistedQueryNotFound)."""
+    return extensions is not None and extensions.get("persistedQuery") is not None
 
 
 def params_from_query_string(
@@ -109,8 +113,6 @@ def params_from_query_string(
         if repeated(name):
             raise RequestRefused(f"`{name}` is given more than once")
     query = params.get("query") or ""
-    if not query:
-        raise RequestRefused("No GraphQL query found in the request")
 
     def json_member(name: str) -> dict[str, Any] | None:
         text = params.get(name)
@@ -122,9 +124,9 @@ def params_from_query_string(
             raise RequestRefused(f"`{name}` is not valid JSON") from None
         return _map_or_null(name, value)
 
+    extensions = json_member("extensions")
+    if not query and not _persisted(extensions):
+        raise RequestRefused("No GraphQL query found in the request")
     return GraphQLParams(
-        query,
-        params.get("operationName") or None,
-        json_member("variables"),
-        json_member("extensions"),
+        query, params.get("operationName") or None, json_member("variables"), extensions
     )

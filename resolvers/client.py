@@ -23,6 +23,9 @@ from urllib.parse import quote
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from yarl import URL
 
 from resolvers.config import SourceConfig
@@ -40,6 +43,8 @@ from resolvers.resilience import (
     credential_identity,
     parse_retry_after,
 )
+from resolvers.shared_state import RedisUpstreamState, StoredResponse
+from resolvers.tracing import inject_traceparent
 
 # (safe message, provider's own error code) for a non-success body; never the raw body.
 ErrorDescriber = Callable[[int, bytes], tuple[str, str | None]]
@@ -75,6 +80,13 @@ class UpstreamResponse:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
+
+    def stored(self) -> StoredResponse:
+        return StoredResponse(self.status, tuple(self.headers.items()), self.body)
+
+    @classmethod
+    def from_stored(cls, stored: StoredResponse) -> UpstreamResponse:
+        return cls(stored.status, CIMultiDictProxy(CIMultiDict(stored.headers)), stored.body)
 
 
 @dataclass(slots=True)
@@ -128,16 +140,23 @@ class UpstreamClient:
         *,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        shared: RedisUpstreamState | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._observer = observer
+        self._shared = shared
+        self._tracer = tracer
+        # Fetches under way for cached sources, shared by the operations that ask meanwhile.
+        self._flights: dict[CacheKey, asyncio.Future[UpstreamResponse]] = {}
         self._clock = clock
         self._rng = rng or random.Random()
         self.sources: dict[str, SourceRuntime] = {}
         for source in sources:
             credentials = source.credential_headers(environ)
             cache: ResponseCache[UpstreamResponse] | None = None
-            if source.cache_ttl_s > 0:
+            # With a shared state, responses are cached there only, one copy for every replica.
+            if source.cache_ttl_s > 0 and shared is None:
                 cache = ResponseCache(
                     source.cache_ttl_s, size_of=lambda r: len(r.body) + 512, clock=clock
                 )
@@ -206,6 +225,45 @@ class UpstreamClient:
         names who asks (for the response cache, which never serves one caller's answer
         to another).
         """
+        if self._tracer is None:
+            return await self._get(source, path, path_params, params, describe_error, caller)
+        config = self.sources[source].config
+        attributes = {
+            "jobgraph.source": source,
+            "jobgraph.provider": config.provider.name,
+            "http.request.method": "GET",
+            # The template only: path parameters and the query may carry what callers typed.
+            "url.template": _url_template(config.base_url, path),
+        }
+        with self._tracer.start_as_current_span(
+            f"GET {source}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                response = await self._get(
+                    source, path, path_params, params, describe_error, caller
+                )
+            except UpstreamError as exc:
+                if exc.upstream_status is not None:
+                    span.set_attribute("http.response.status_code", exc.upstream_status)
+                span.set_attribute("jobgraph.error_code", exc.code.value)
+                span.set_status(StatusCode.ERROR, exc.code.value)
+                raise
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    async def _get(
+        self,
+        source: str,
+        path: str,
+        path_params: Mapping[str, str],
+        params: Sequence[tuple[str, str]],
+        describe_error: ErrorDescriber,
+        caller: str | None,
+    ) -> UpstreamResponse:
         runtime = self.sources[source]
         url = self.url_for(source, path, path_params)
         if params:
@@ -215,9 +273,95 @@ class UpstreamClient:
         if runtime.cache is not None and not _FRESH.get():
             cached = runtime.cache.get(key)
             if cached is not None:
-                if self._observer is not None:
-                    self._observer.cache_hit(source)
+                self._cache_hit(source)
                 return cached
+        deadline = Deadline(runtime.config.timeout_s, self._clock)
+        if _FRESH.get():
+            # The list as it is now: no cached, shared or joined response.
+            return await self._get_fresh(runtime, key, url, describe_error, deadline)
+        if runtime.config.cache_ttl_s <= 0:
+            return await self._fetch(runtime, key, url, describe_error, deadline)
+        # A cached source: operations asking at once for one response share one fetch, as
+        # they would share its cached answer a moment later.
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._fetch(runtime, key, url, describe_error, deadline))
+            self._flights[key] = flight
+            flight.add_done_callback(partial(self._landed, key))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: CacheKey, flight: asyncio.Future[UpstreamResponse]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        _consume_exception(flight)
+
+    async def _fetch(
+        self,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
+        if self._shared is None:
+            return await self._get_fresh(runtime, key, url, describe_error, deadline)
+        return await self._get_shared(self._shared, runtime, key, url, describe_error, deadline)
+
+    async def _get_shared(
+        self,
+        shared: RedisUpstreamState,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
+        """A GET through the state replicas share: another replica's cached response, its
+        cool-down, or (when caching) one fetch for every replica that asks at once."""
+        config = runtime.config
+        caching = config.cache_ttl_s > 0
+        entry = _entry_text(key)
+        lock_s = config.timeout_s if caching else None
+        found = await shared.lookup(config.name, entry, lock_s=lock_s)
+        if caching and found.available and not (found.response or found.lock or found.cooling_s):
+            # Another replica is fetching this very response: wait (half the deadline at
+            # most) for it to be cached rather than ask the upstream again.
+            found = await shared.wait_for(
+                config.name, entry, lock_s=config.timeout_s, wait_s=deadline.remaining() / 2
+            )
+        if found.response is not None:
+            self._cache_hit(config.name)
+            return UpstreamResponse.from_stored(found.response)
+        if found.cooling_s > 0:
+            runtime.throttle.hold(found.cooling_s)
+        try:
+            response = await self._get_fresh(runtime, key, url, describe_error, deadline)
+        except Exception:
+            if found.lock is not None:
+                await shared.release(config.name, entry, found.lock)
+            raise
+        if caching and 200 <= response.status < 300:
+            stored = response.stored()
+            await shared.store(config.name, entry, stored, config.cache_ttl_s, found.lock)
+        elif found.lock is not None:
+            await shared.release(config.name, entry, found.lock)
+        return response
+
+    def _cache_hit(self, source: str) -> None:
+        if self._observer is not None:
+            self._observer.cache_hit(source)
+        if self._tracer is not None:
+            trace.get_current_span().set_attribute("jobgraph.cache_hit", True)
+
+    async def _get_fresh(
+        self,
+        runtime: SourceRuntime,
+        key: CacheKey,
+        url: URL,
+        describe_error: ErrorDescriber,
+        deadline: Deadline,
+    ) -> UpstreamResponse:
+        """A GET of the upstream itself, unless it is cooling down or its breaker is open."""
         cooling = runtime.throttle.remaining()
         if cooling > 0:
             raise self._error(
@@ -236,7 +380,7 @@ class UpstreamClient:
                 ErrorCode.UPSTREAM_UNAVAILABLE,
             )
         try:
-            response = await self._get_with_retries(runtime, url, describe_error)
+            response = await self._get_with_retries(runtime, url, describe_error, deadline)
         except _AttemptFailed as failed:
             if failed.fault:
                 breaker.record_failure()
@@ -252,27 +396,34 @@ class UpstreamClient:
         return response
 
     async def _get_with_retries(
-        self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber
+        self, runtime: SourceRuntime, url: URL, describe_error: ErrorDescriber, deadline: Deadline
     ) -> UpstreamResponse:
-        deadline = Deadline(runtime.config.timeout_s, self._clock)
         retry = 0
-        while True:
-            try:
-                response = await self._attempt(runtime, url, deadline, describe_error)
-                runtime.throttle.answered()
-                return response
-            except _AttemptFailed as failed:
-                if failed.error.upstream_status == 429:
-                    self._cool_down(runtime, failed)
-                if not failed.retryable:
-                    raise
-                delay = runtime.retry.delay_before_retry(
-                    retry, deadline.remaining(), self._rng, failed.error.retry_after_s
-                )
-                if delay is None:
-                    raise
-            await asyncio.sleep(delay)
-            retry += 1
+        try:
+            while True:
+                try:
+                    response = await self._attempt(runtime, url, deadline, describe_error)
+                    runtime.throttle.answered()
+                    return response
+                except _AttemptFailed as failed:
+                    if failed.error.upstream_status == 429:
+                        self._cool_down(runtime, failed)
+                        if self._shared is not None:
+                            await self._shared.cool_down(
+                                runtime.config.name, runtime.throttle.remaining()
+                            )
+                    if not failed.retryable:
+                        raise
+                    delay = runtime.retry.delay_before_retry(
+                        retry, deadline.remaining(), self._rng, failed.error.retry_after_s
+                    )
+                    if delay is None:
+                        raise
+                await asyncio.sleep(delay)
+                retry += 1
+        finally:
+            if self._tracer is not None:
+                trace.get_current_span().set_attribute("jobgraph.retries", retry)
 
     def _cool_down(self, runtime: SourceRuntime, failed: _AttemptFailed) -> None:
         """Start the source's cool-down; a 429 that does not say when to return is not
@@ -332,9 +483,13 @@ class UpstreamClient:
         assert self._session is not None
         config = runtime.config
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout_s)
+        headers = runtime.headers
+        if self._tracer is not None:
+            headers = dict(headers)
+            inject_traceparent(headers)
         try:
             async with self._session.get(
-                url, headers=runtime.headers, timeout=timeout, allow_redirects=False
+                url, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 body = await self._read_limited(runtime, response)
                 return UpstreamResponse(response.status, response.headers, body)
@@ -432,7 +587,19 @@ class UpstreamClient:
         )
 
 
-# Set (per task, see `UpstreamSession.fresh`) where a read must show the list as it is now.
+def _url_template(base_url: str, path: str) -> str:
+    # A base URL's user and password (if any) never reach a span.
+    base = URL(base_url).with_user(None).with_query(None)
+    return f"{str(base).rstrip('/')}{path}"
+
+
+def _entry_text(key: CacheKey) -> str:
+    # A caller of None (no principal) never shares an entry with a caller named "".
+    caller = "\x01" if key.caller is None else key.caller
+    return "\0".join((key.source, key.url, key.credentials, caller))
+
+
+# Set (per task, see `fresh_reads`) where a read must show the list as it is now.
 _FRESH: ContextVar[bool] = ContextVar("jobgraph_fresh_reads", default=False)
 
 

@@ -54,6 +54,15 @@ class ServerConfig(_Strict):
     max_cost: int = Field(default=50_000, ge=1)
     scan_ceiling: int = Field(default=5_000, ge=1)
     workers: int = Field(default=1, ge=1, le=64)
+    # A JSON manifest of trusted documents; with only_persisted, nothing else runs.
+    persisted_documents: str = ""
+    only_persisted: bool = False
+
+    @model_validator(mode="after")
+    def _only_persisted_needs_documents(self) -> ServerConfig:
+        if self.only_persisted and not self.persisted_documents:
+            raise ValueError("only_persisted = true needs persisted_documents (a JSON file)")
+        return self
 
 
 class TokenConfig(_Strict):
@@ -116,6 +125,8 @@ class RateLimitConfig(_Strict):
     """Per-principal token buckets; 0 turns a limit off."""
 
     requests_per_minute: float = Field(default=0.0, ge=0)
+    # Charged with each operation's cost estimate (see [server] max_cost) before it runs.
+    cost_per_minute: float = Field(default=0.0, ge=0)
 
 
 class SourceConfig(_Strict):
@@ -207,11 +218,26 @@ class CacheConfig(_Strict):
         return self
 
 
+class TracingConfig(_Strict):
+    """OpenTelemetry traces, exported over OTLP/HTTP to `otlp_endpoint` (empty: off)."""
+
+    otlp_endpoint: str = ""
+    service_name: str = "jobgraph"
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint_shape(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -258,7 +284,13 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
                     break
             else:
                 raise ConfigError(f"{env_name}: no source named {source_name!r}")
-        elif len(parts) == 2 and parts[0] in ("server", "auth", "rate_limits", "cache"):
+        elif len(parts) == 2 and parts[0] in (
+            "server",
+            "auth",
+            "rate_limits",
+            "cache",
+            "tracing",
+        ):
             merged.setdefault(parts[0], {})[parts[1]] = _coerce_env_value(raw)
         else:
             raise ConfigError(f"{env_name}: expected JOBGRAPH_<SECTION>__<KEY>")

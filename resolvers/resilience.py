@@ -134,6 +134,10 @@ class Throttle:
         self._until = max(self._until, self._clock() + cool)
         return cool
 
+    def hold(self, seconds: float) -> None:
+        """Cool down for `seconds` more (another replica met the 429), without a strike."""
+        self._until = max(self._until, self._clock() + seconds)
+
     def answered(self) -> None:
         """A request got through: the next 429 starts from the base cool-down again."""
         self._strikes = 0

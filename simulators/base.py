@@ -184,6 +184,7 @@ class Simulator(ABC):
             query=tuple(request.query.items()),
             status=None,
             fault=None if fault is None else fault.kind,
+            traceparent=request.headers.get("traceparent"),
         )
         delay = self.faults.delay_s(fault)
         if delay:

@@ -20,6 +20,8 @@ class LoggedRequest:
     query: tuple[tuple[str, str], ...]
     status: int | None
     fault: str | None
+    # The W3C trace context the caller sent, if any (tracing tests).
+    traceparent: str | None = None
 
     def param(self, name: str) -> list[str]:
         """Every value of a query parameter, or the path parameter of that name."""
@@ -43,6 +45,7 @@ class LoggedRequest:
             "query": [list(pair) for pair in self.query],
             "status": self.status,
             "fault": self.fault,
+            "traceparent": self.traceparent,
         }
 
 
@@ -68,6 +71,7 @@ class RequestLog:
         query: tuple[tuple[str, str], ...],
         status: int | None,
         fault: str | None,
+        traceparent: str | None = None,
     ) -> LoggedRequest:
         entry = LoggedRequest(
             seq=len(self.entries) + 1,
@@ -78,6 +82,7 @@ class RequestLog:
             query=query,
             status=status,
             fault=fault,
+            traceparent=traceparent,
         )
         self.entries.append(entry)
         return entry

@@ -54,5 +54,11 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     requests = {name: row["upstream_requests"] for name, row in direct.items()}
     assert requests["federated_jobs"] > requests["five_fields"]
     assert results["memory"]["requests"] > 0
+    # Two replicas behind haproxy sharing Redis cost the upstream what one replica costs.
+    runs = results["replicas"]["runs"]
+    assert runs["two_replicas_redis"]["requests"] > 0
+    shared = runs["two_replicas_redis"]["upstream_requests"]
+    assert shared == runs["one_replica_redis"]["upstream_requests"]
+    assert shared < runs["two_replicas_memory"]["upstream_requests"]
     assert results["profile"]["top_self"]
     assert "Targets" in completed.stdout

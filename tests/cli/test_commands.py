@@ -158,6 +158,28 @@ def test_serve_with_a_bad_config_exits_naming_the_key(tmp_path: Path) -> None:
     assert "server.max_page_size" in result.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_with_a_bad_trusted_documents_file_exits_before_serving(
+    tmp_path: Path, workers: str
+) -> None:
+    documents = tmp_path / "documents.json"
+    documents.write_text("{not json")
+    config = tmp_path / "pq.toml"
+    config.write_text(
+        f'[server]\nport = {free_port()}\npersisted_documents = "{documents}"\n'
+        "only_persisted = true\n"
+    )
+    result = subprocess.run(
+        [*JOBGRAPH, "serve", "--config", str(config), "--workers", workers],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "configuration error: server.persisted_documents" in result.stderr
+    assert "not valid JSON" in result.stderr
+
+
 @pytest.mark.parametrize("workers", [2])
 def test_serve_with_workers_shares_one_port(tmp_path: Path, workers: int) -> None:
     sim_port, port, config, env = workflow_gateway(tmp_path)

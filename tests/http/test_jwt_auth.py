@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
@@ -101,6 +101,25 @@ def jwt_auth(url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+GatewayOpener = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def open_gateway(
+    aiohttp_client: Callable[..., Any], sim_root: str, suite: SimulatorSuite, keys: Any
+) -> GatewayOpener:
+    """Starts a gateway when called (not before: tests change the key server first):
+    `jwt_auth(<the key server's url>, **extra)` by default, or the `auth` given."""
+
+    async def open_(
+        auth: dict[str, Any] | None = None, environ: dict[str, str] | None = None, **extra: Any
+    ) -> Any:
+        settings = jwt_auth(keys[1], **extra) if auth is None else auth
+        return await make_gateway(aiohttp_client, sim_root, suite, settings, environ)
+
+    return open_
+
+
 async def ask(client: Any, token: str) -> tuple[int, dict[str, Any]]:
     response = await client.post(
         "/graphql", json={"query": SOURCES}, headers={"Authorization": f"Bearer {token}"}
@@ -109,26 +128,20 @@ async def ask(client: Any, token: str) -> tuple[int, dict[str, Any]]:
 
 
 async def test_a_valid_jwt_reads_the_sources_its_claim_lists(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1]))
+    client = await open_gateway()
     status, body = await ask(client, sign(rsa_key, "k1", jobgraph_sources=["ei", "mf"]))
     assert status == 200, body
     assert {s["name"] for s in body["data"]["sources"]} == {"ei", "mf"}
 
 
 async def test_jobs_read_scopes_grant_sources(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1]))
+    client = await open_gateway()
     token = sign(rsa_key, "k1", scope="openid jobs:read:orange jobs:write:ei")
     status, body = await ask(client, token)
     assert status == 200, body
@@ -136,25 +149,20 @@ async def test_jobs_read_scopes_grant_sources(
 
 
 async def test_a_jwt_without_source_claims_reads_no_source(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1]))
+    client = await open_gateway()
     status, body = await ask(client, sign(rsa_key, "k1"))
     assert status == 200, body
     assert body["data"]["sources"] == []
 
 
-async def test_es256_and_eddsa_keys_verify(
-    aiohttp_client: Callable[..., Any], sim_root: str, suite: SimulatorSuite, keys: Any
-) -> None:
-    server, url = keys
+async def test_es256_and_eddsa_keys_verify(open_gateway: GatewayOpener, keys: Any) -> None:
+    server = keys[0]
     server.add("ec", ec.generate_private_key(ec.SECP256R1()))
     server.add("ed", ed25519.Ed25519PrivateKey.generate())
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(url))
+    client = await open_gateway()
     for kid, alg in (("ec", "ES256"), ("ed", "EdDSA")):
         status, body = await ask(client, sign(server.keys[kid], kid, alg, jobgraph_sources=["wf"]))
         assert status == 200, (alg, body)
@@ -162,10 +170,10 @@ async def test_es256_and_eddsa_keys_verify(
 
 
 async def test_a_rotated_key_is_fetched_on_its_unknown_kid(
-    aiohttp_client: Callable[..., Any], sim_root: str, suite: SimulatorSuite, keys: Any
+    open_gateway: GatewayOpener, keys: Any
 ) -> None:
-    server, url = keys
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(url))
+    server = keys[0]
+    client = await open_gateway()
     assert server.fetches == 1  # at start
     new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     server.keys = {"k2": new_key}  # the identity provider rotates: k1 is gone
@@ -176,16 +184,10 @@ async def test_a_rotated_key_is_fetched_on_its_unknown_kid(
 
 
 async def test_unknown_kids_refetch_the_jwks_at_a_bounded_rate(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
-    rsa_key: Any,
+    open_gateway: GatewayOpener, keys: Any, rsa_key: Any
 ) -> None:
-    server, url = keys
-    client = await make_gateway(
-        aiohttp_client, sim_root, suite, jwt_auth(url, jwks_refresh_min_s=3600)
-    )
+    server = keys[0]
+    client = await open_gateway(jwks_refresh_min_s=3600)
     for n in range(5):
         status, body = await ask(client, sign(rsa_key, f"made-up-{n}"))
         assert status == 401
@@ -217,13 +219,10 @@ def _bad_tokens(rsa_key: Any) -> dict[str, str]:
 
 
 async def test_each_bad_token_kind_is_a_distinct_401(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1], leeway_s=5))
+    client = await open_gateway(leeway_s=5)
     messages = {}
     for kind, token in _bad_tokens(rsa_key).items():
         response = await client.post(
@@ -240,31 +239,23 @@ async def test_each_bad_token_kind_is_a_distinct_401(
 
 
 async def test_leeway_accepts_a_token_expired_within_it(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    client = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1], leeway_s=120))
+    client = await open_gateway(leeway_s=120)
     status, _ = await ask(client, sign(rsa_key, "k1", exp=int(time.time()) - 30))
     assert status == 200
-    strict = await make_gateway(aiohttp_client, sim_root, suite, jwt_auth(keys[1], leeway_s=0))
+    strict = await open_gateway(leeway_s=0)
     status, body = await ask(strict, sign(rsa_key, "k1", exp=int(time.time()) - 30))
     assert (status, body["errors"][0]["message"]) == (401, "the JWT has expired")
 
 
 async def test_principal_claim_names_the_caller_in_the_access_log(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client = await make_gateway(
-        aiohttp_client, sim_root, suite, jwt_auth(keys[1], principal_claim="email")
-    )
+    client = await open_gateway(principal_claim="email")
     token = sign(rsa_key, "k1", email="bob@example.test")
     with caplog.at_level("INFO", logger="jobgraph.access"):
         status, _ = await ask(client, token)
@@ -275,37 +266,27 @@ async def test_principal_claim_names_the_caller_in_the_access_log(
 
 
 async def test_jwks_file_is_read_at_start(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    rsa_key: Any,
-    tmp_path: Any,
+    open_gateway: GatewayOpener, rsa_key: Any, tmp_path: Any
 ) -> None:
     server = KeyServer()
     server.add("f1", rsa_key)
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(server.jwks()))
     auth = {"mode": "jwt", "jwks_file": str(path), "issuer": ISSUER, "audience": AUDIENCE}
-    client = await make_gateway(aiohttp_client, sim_root, suite, auth)
+    client = await open_gateway(auth)
     status, body = await ask(client, sign(rsa_key, "f1", jobgraph_sources=["ma"]))
     assert status == 200, body
     assert body["data"]["sources"] == [{"name": "ma"}]
 
 
 async def test_token_plus_jwt_accepts_both_kinds(
-    aiohttp_client: Callable[..., Any],
-    sim_root: str,
-    suite: SimulatorSuite,
-    keys: Any,
+    open_gateway: GatewayOpener,
     rsa_key: Any,
 ) -> None:
-    auth = jwt_auth(
-        keys[1],
+    client = await open_gateway(
+        environ={"TEST_SCRIPT_TOKEN": "static-script-token"},
         mode="token+jwt",
         tokens=[{"name": "script", "token_env": "TEST_SCRIPT_TOKEN", "sources": ["orange"]}],
-    )
-    client = await make_gateway(
-        aiohttp_client, sim_root, suite, auth, {"TEST_SCRIPT_TOKEN": "static-script-token"}
     )
     status, body = await ask(client, "static-script-token")
     assert (status, body["data"]["sources"]) == (200, [{"name": "orange"}])

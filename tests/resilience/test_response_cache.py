@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from resolvers.client import UpstreamClient, UpstreamSession
 from resolvers.config import parse_config
+from resolvers.errors import UpstreamError
 from resolvers.paging import PageWindow
 from resolvers.providers.base import ListQuery
 from resolvers.providers.metafold import MetafoldAdapter
@@ -98,3 +100,47 @@ async def test_cached_response_is_never_served_to_another_caller(
     assert await first_jobs(cached_client, "alice") == alice
     assert await first_jobs(cached_client, "bob") == alice
     assert suite.sim("metafold").log.count("list") == 2
+
+
+async def test_callers_asking_at_once_for_a_cached_response_share_one_fetch(
+    cached_client: UpstreamClient, suite: SimulatorSuite
+) -> None:
+    suite.sim("metafold").faults.set_latency(300)
+    pages = await asyncio.gather(*(first_jobs(cached_client, "alice") for _ in range(5)))
+    assert all(page == pages[0] for page in pages)
+    assert suite.sim("metafold").log.count("list") == 1
+
+
+async def test_callers_asking_at_once_never_share_a_fetch_across_callers(
+    cached_client: UpstreamClient, suite: SimulatorSuite
+) -> None:
+    suite.sim("metafold").faults.set_latency(300)
+    await asyncio.gather(*(first_jobs(cached_client, name) for name in ("alice", "bob") * 2))
+    assert suite.sim("metafold").log.count("list") == 2
+
+
+async def test_a_shared_fetch_that_fails_fails_every_caller_and_is_not_kept(
+    cached_client: UpstreamClient, suite: SimulatorSuite
+) -> None:
+    suite.sim("metafold").faults.add("status", status=404, latency_ms=300)
+    results = await asyncio.gather(
+        *(first_jobs(cached_client, "alice") for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, UpstreamError) for result in results)
+    assert suite.sim("metafold").log.count("list") == 1
+    assert await first_jobs(cached_client, "alice")
+    assert suite.sim("metafold").log.count("list") == 2
+
+
+async def test_without_the_cache_callers_asking_at_once_each_fetch(
+    suite: SimulatorSuite, sim_root: str
+) -> None:
+    config = parse_config({"sources": suite.demo_sources(sim_root)}, environ={})
+    client = UpstreamClient(config.sources, suite.demo_environ())
+    await client.start()
+    try:
+        suite.sim("metafold").faults.set_latency(100)
+        await asyncio.gather(*(first_jobs(client, "alice") for _ in range(3)))
+    finally:
+        await client.close()
+    assert suite.sim("metafold").log.count("list") == 3

@@ -1,4 +1,5 @@
-"""A real Debian redis-server per test, on a free port of 127.0.0.1, stopped afterwards."""
+"""A real Debian redis-server per test, on a free port of 127.0.0.1, stopped afterwards;
+and two gateway apps (replicas) sharing it over the same simulators."""
 
 from __future__ import annotations
 
@@ -6,11 +7,17 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
+
+from graph.app import build_app
+from resolvers.config import Config, parse_config
+from simulators import SimulatorSuite
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 
@@ -82,3 +89,80 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+PROJECT = "1031"  # Metafold: one list request answers any page of it
+PAGE = """
+query($after: String) {
+  metafoldJobs(projectId: "1031", first: 10, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { nativeId name }
+  }
+}
+"""
+TOKENS = {"TOKEN_ALPHA": "alpha-caller-token", "TOKEN_BETA": "beta-caller-token"}
+
+Replicas = tuple[TestClient, TestClient]
+
+
+def replica_config(
+    suite: SimulatorSuite,
+    sim_root: str,
+    redis_url: str,
+    **mf: Any,
+) -> Config:
+    sources = [
+        {**source, "max_retries": 0, **(mf if source["name"] == "mf" else {})}
+        for source in suite.demo_sources(sim_root)
+    ]
+    return parse_config(
+        {
+            "sources": sources,
+            "auth": {
+                "mode": "token",
+                "tokens": [
+                    {"name": "alpha", "token_env": "TOKEN_ALPHA"},
+                    {"name": "beta", "token_env": "TOKEN_BETA"},
+                ],
+            },
+            "cache": {"backend": "redis", "redis_url": redis_url},
+        },
+        environ={},
+    )
+
+
+@pytest.fixture
+def mf_settings() -> dict[str, Any]:
+    return {"cache_ttl_s": 60}
+
+
+@pytest.fixture
+async def replicas(
+    suite: SimulatorSuite,
+    sim_root: str,
+    redis_server: RedisServer,
+    mf_settings: dict[str, Any],
+    aiohttp_client: Callable[..., Any],
+) -> Replicas:
+    config = replica_config(suite, sim_root, redis_server.url, **mf_settings)
+    environ = {**suite.demo_environ(), **TOKENS}
+    first = await aiohttp_client(build_app(config, environ))
+    second = await aiohttp_client(build_app(config, environ))
+    return first, second
+
+
+async def ask(
+    replica: TestClient, after: str | None = None, token: str = TOKENS["TOKEN_ALPHA"]
+) -> dict[str, Any]:
+    response = await replica.post(
+        "/graphql",
+        json={"query": PAGE, "variables": {"after": after}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+def metafold_lists(suite: SimulatorSuite) -> int:
+    return suite.sim("metafold").log.count("list")
