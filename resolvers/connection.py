@@ -381,6 +381,11 @@ async def _realign(
     here = await sequence.read(position, position + 1)
     if here.jobs and _id(here.jobs[0]) == anchor.native_id:
         return position
+    # Already read with the page's first window (which holds some positions either side)?
+    for done in sequence.reads:
+        at = _index_of(done.jobs, anchor.native_id)
+        if at is not None:
+            return done.start + at
     # A near look first (one request on most upstreams), then the whole reach.
     for reach in (NEAR_REACH, REALIGN_REACH):
         # Wide enough to hold the page too, so that the page comes from the same read.

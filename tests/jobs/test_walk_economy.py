@@ -142,3 +142,25 @@ def test_an_adapter_remembers_a_bounded_number_of_sequence_lengths(gateway: Gate
     assert len(adapter.scanned_lengths) == REMEMBERED_LENGTHS
     assert ListQuery(None, (("n", "5"),)) not in adapter.scanned_lengths
     assert list(adapter.scanned_lengths.items())[-1] == (ListQuery(None, (("n", "20"),)), 7)
+
+
+async def test_a_cursor_moved_by_new_jobs_costs_one_window_read_more(gateway: Gateway) -> None:
+    # Orange newest first, 3 jobs arriving before every later page: the cursor's job is found
+    # in the read that holds the page's first window, so the page costs the window once more
+    # (README's bound), not a wider look around it as well.
+    suite = gateway.suite
+    sim = suite.sim("orange")
+    project = max(suite.projects("orange"), key=lambda p: len(suite.jobs("orange", p)))
+    query = """query($project: String!, $after: String) {
+      orangeJobs(projectId: $project, sort: "-createdDate", first: 20, after: $after) {
+        pageInfo { hasNextPage endCursor } nodes { id }
+      }
+    }"""
+    after = None
+    for page in range(4):
+        sim.log.clear()
+        data = await gateway.data(query, {"project": project, "after": after})
+        optimum = 1  # 21 items fit one request under the server cap
+        assert sim.log.count("list") <= optimum + (page > 0), page
+        after = data["orangeJobs"]["pageInfo"]["endCursor"]
+        sim.mutations.create(project, 3)
