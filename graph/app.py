@@ -13,13 +13,20 @@ import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import PRINCIPAL, Authenticator, auth_middleware
+from graph.auth import (
+    PRINCIPAL,
+    Authenticator,
+    auth_middleware,
+    credentials_from_connection_params,
+)
 from graph.context import ANONYMOUS, RequestContext, Services
 from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
@@ -41,7 +48,7 @@ from graph.transport import (
 )
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
-from resolvers.errors import ErrorCode
+from resolvers.errors import ErrorCode, Unauthenticated
 from resolvers.providers.registry import build_adapters
 from resolvers.shared_state import RedisBucketStore
 from resolvers.watch import JobWatch
@@ -84,6 +91,8 @@ _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECA
 _POST_OPERATIONS = OperationType.from_http("POST")
 # A GET never starts a subscription here (no streaming transport is served).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
+# `connection_ack` without a payload (Strawberry's UNSET is untyped).
+_NO_ACK_PAYLOAD: UnsetType = UNSET
 
 
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
@@ -102,10 +111,15 @@ class JobgraphView(GraphQLView):
     websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(
-        self, services: Services, graphiql: GraphiQLPage | None = None, **kwargs: Any
+        self,
+        services: Services,
+        authenticator: Authenticator,
+        graphiql: GraphiQLPage | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.authenticator = authenticator
         self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
 
@@ -207,6 +221,25 @@ class JobgraphView(GraphQLView):
         request[CONTEXT] = context  # the access log reads its upstream call count
         return context
 
+    async def on_ws_connect(  # type: ignore[override]
+        self, context: RequestContext
+    ) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket at `connection_init`: a token in its payload decides (see
+        graph.auth.credentials_from_connection_params), else the upgrade's `Authorization`
+        header (already checked by auth_middleware). No valid token where one is needed:
+        the socket closes with 4403 Forbidden, as graphql-transport-ws specifies."""
+        credentials = credentials_from_connection_params(context.connection_params)
+        if credentials is None:
+            if self.authenticator.mode == "none" or "Authorization" in context.request.headers:
+                return _NO_ACK_PAYLOAD
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
+        try:
+            principal = await self.authenticator.authenticate(credentials)
+        except Unauthenticated:
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value}) from None
+        context.act_as(principal)
+        return _NO_ACK_PAYLOAD
+
     async def render_graphql_ide(self, request: web.Request) -> web.Response:
         if self.graphiql is None:
             raise web.HTTPNotFound()
@@ -279,6 +312,7 @@ def build_app(
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,
+        authenticator,
         graphiql=graphiql,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,

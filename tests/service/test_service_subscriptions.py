@@ -4,15 +4,21 @@ against the real gateway and simulators: events follow changes made in the simul
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from graph.app import SERVICES
+from tests.http.test_jwt_auth import AUDIENCE, ISSUER, KeyServer, sign
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
 
 SOURCES = ("ei", "orange", "mf", "wf", "ma")
@@ -83,10 +89,18 @@ async def subscribe(service: Service) -> AsyncIterator[Any]:
     tasks: list[asyncio.Task[None]] = []
     clients: list[Client] = []
 
-    async def start(token: str, sources: list[str] | None, job_id: str | None = None) -> Watcher:
+    async def start(
+        token: str,
+        sources: list[str] | None,
+        job_id: str | None = None,
+        init_payload: dict[str, Any] | None = None,
+    ) -> Watcher:
+        """Subscribe with `token` in the upgrade's header, or with `init_payload` as the
+        `connection_init` payload instead (and no header)."""
         transport = WebsocketsTransport(
             url=service.graphql_url.replace("http", "ws", 1),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={} if init_payload is not None else {"Authorization": f"Bearer {token}"},
+            init_payload=init_payload or {},
             subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
         )
         client = Client(transport=transport)
@@ -207,3 +221,136 @@ def service_pollers(service: Service) -> list[Any]:
     app = service.server.app
     assert app is not None
     return list(app[SERVICES].watch.pollers)
+
+
+async def _orange_job_id(service: Service) -> str:
+    project = service.suite.sim("orange").projects()[0]
+    reply = await service.data(
+        "query($p: String!) { orangeJobs(projectId: $p, first: 1) { nodes { id } } }",
+        {"p": project},
+    )
+    return str(reply["orangeJobs"]["nodes"][0]["id"])
+
+
+async def _init(
+    service: Service, payload: Any, headers: dict[str, str] | None = None
+) -> aiohttp.WSMessage:
+    """Open a raw graphql-transport-ws socket, send `connection_init`, return the answer."""
+    async with service.http.ws_connect(
+        service.graphql_url, protocols=["graphql-transport-ws"], headers=headers or {}
+    ) as ws:
+        await ws.send_json({"type": "connection_init", "payload": payload})
+        return await asyncio.wait_for(ws.receive(), DEADLINE_S)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+        {"authorization": f"Bearer {DASHBOARD_TOKEN}"},
+        {"headers": {"Authorization": f"Bearer {DASHBOARD_TOKEN}"}},
+        {"token": DASHBOARD_TOKEN},
+        {"authToken": DASHBOARD_TOKEN},
+    ],
+    ids=["Authorization", "authorization", "headers", "token", "authToken"],
+)
+async def test_a_token_in_connection_init_is_accepted(
+    service: Service, payload: dict[str, Any]
+) -> None:
+    answer = await _init(service, payload)
+    assert answer.type is aiohttp.WSMsgType.TEXT, answer
+    assert answer.json() == {"type": "connection_ack"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": DASHBOARD_TOKEN},
+        {"token": ["not", "a", "string"]},
+        {"headers": {"authorization": "Basic abc"}},
+    ],
+    ids=["none", "unknown", "no-scheme", "not-a-string", "basic"],
+)
+async def test_connection_init_without_a_valid_token_closes_with_4403(
+    service: Service, payload: dict[str, Any]
+) -> None:
+    answer = await _init(service, payload)
+    assert answer.type is aiohttp.WSMsgType.CLOSE, answer
+    assert (answer.data, answer.extra) == (4403, "Forbidden")
+
+
+async def test_a_bad_connection_init_token_wins_over_a_good_header(service: Service) -> None:
+    answer = await _init(
+        service, {"token": "not-a-token"}, {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    assert (answer.type, answer.data) == (aiohttp.WSMsgType.CLOSE, 4403)
+
+
+async def test_a_bad_authorization_header_is_refused_at_the_upgrade(service: Service) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await _init(service, {}, {"Authorization": "Bearer not-a-token"})
+    assert refused.value.status == 401
+
+
+async def test_a_connection_init_token_scopes_every_event(service: Service, subscribe: Any) -> None:
+    watcher = await subscribe(
+        DASHBOARD_TOKEN, None, init_payload={"Authorization": f"Bearer {DASHBOARD_TOKEN}"}
+    )
+    await _polls_of(service, "metafold", 2)
+    orange = service.suite.sim("orange")
+    orange.mutations.create(orange.projects()[0], 1)
+    metafold = service.suite.sim("metafold")
+    (created,) = metafold.mutations.create(metafold.projects()[0], 1)
+    event = await watcher.next()
+    assert (event["job"]["source"], event["job"]["nativeId"]) == ("mf", str(created))
+    assert service.suite.sim("orange").log.count(None) == 0
+
+
+async def test_job_changed_on_a_forbidden_source_is_forbidden(
+    service: Service, subscribe: Any
+) -> None:
+    job_id = await _orange_job_id(service)
+    watcher = await subscribe(
+        DASHBOARD_TOKEN, None, job_id, init_payload={"token": DASHBOARD_TOKEN}
+    )
+    refused = await watcher.next()
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+
+class TestJwtAtConnectionInit:
+    """`[auth] mode = "jwt"`: a JWT in `connection_init` goes the same way as over HTTP."""
+
+    @pytest.fixture
+    def rsa_key(self) -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @pytest.fixture
+    def auth_settings(self, rsa_key: rsa.RSAPrivateKey, tmp_path: Path) -> dict[str, Any]:
+        keys = KeyServer()
+        keys.add("k1", rsa_key)
+        path = tmp_path / "jwks.json"
+        path.write_text(json.dumps(keys.jwks()))
+        return {"mode": "jwt", "jwks_file": str(path), "issuer": ISSUER, "audience": AUDIENCE}
+
+    async def test_a_jwt_in_connection_init_scopes_events_to_its_claim(
+        self, service: Service, subscribe: Any, rsa_key: rsa.RSAPrivateKey
+    ) -> None:
+        token = sign(rsa_key, "k1", jobgraph_sources=["mf"])
+        watcher = await subscribe(token, None, init_payload={"Authorization": f"Bearer {token}"})
+        await _polls_of(service, "metafold", 2)
+        orange = service.suite.sim("orange")
+        orange.mutations.create(orange.projects()[0], 1)
+        metafold = service.suite.sim("metafold")
+        (created,) = metafold.mutations.create(metafold.projects()[0], 1)
+        event = await watcher.next()
+        assert (event["job"]["source"], event["job"]["nativeId"]) == ("mf", str(created))
+        assert orange.log.count(None) == 0
+
+    async def test_an_expired_jwt_in_connection_init_closes_with_4403(
+        self, service: Service, rsa_key: rsa.RSAPrivateKey
+    ) -> None:
+        token = sign(rsa_key, "k1", exp=int(time.time()) - 3600, jobgraph_sources=["mf"])
+        answer = await _init(service, {"Authorization": f"Bearer {token}"})
+        assert (answer.type, answer.data) == (aiohttp.WSMsgType.CLOSE, 4403)
