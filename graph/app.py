@@ -82,7 +82,12 @@ def build_services(
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
         environ=environ,
-        watch=JobWatch(client, config.server.scan_ceiling),
+        watch=JobWatch(
+            client,
+            config.server.scan_ceiling,
+            config.server.max_subscriptions,
+            config.server.subscription_queue_size,
+        ),
     )
 
 
@@ -316,6 +321,8 @@ def build_app(
         graphiql=graphiql,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
+        # Counted by graph.subscriptions instead, with a coded error (Strawberry's has none).
+        max_subscriptions_per_connection=None,
     )
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)

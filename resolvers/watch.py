@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +22,7 @@ from resolvers.providers.base import ProviderAdapter
 
 # A poll of an upstream that sorts reads its list in windows of this many jobs.
 POLL_WINDOW = 100
-# Events a subscriber may have waiting before it counts as too slow and is dropped.
+# Events a subscriber may have waiting before it is too slow (server.subscription_queue_size).
 SUBSCRIBER_QUEUE = 1_000
 
 
@@ -51,6 +51,12 @@ class WatchFailure:
 
 class SlowConsumer(JobgraphError):
     """A subscriber whose queue filled up: it is told so, and its subscription ends."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class SubscriptionLimit(JobgraphError):
+    """A subscription over `max_subscriptions_per_connection` or `max_subscriptions`."""
 
     code = ErrorCode.RATE_LIMITED
 
@@ -85,10 +91,12 @@ def diff_jobs(before: dict[str, Job], after: dict[str, Job], at: datetime) -> li
 
 @dataclass(eq=False)
 class Subscriber:
-    queue: asyncio.Queue[JobChange | WatchFailure] = field(
-        default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)
-    )
+    limit: int = SUBSCRIBER_QUEUE
+    queue: asyncio.Queue[JobChange | WatchFailure] = field(init=False)
     overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.limit)
 
     def offer(self, item: JobChange | WatchFailure) -> None:
         try:
@@ -150,10 +158,33 @@ class Poller:
 class JobWatch:
     """The process's pollers, keyed by (source, project, pushed-down query)."""
 
-    def __init__(self, client: UpstreamClient, scan_ceiling: int) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        scan_ceiling: int,
+        max_subscriptions: int = 10_000,
+        queue_size: int = SUBSCRIBER_QUEUE,
+    ) -> None:
         self.client = client
         self.scan_ceiling = scan_ceiling
+        self.max_subscriptions = max_subscriptions
+        self.queue_size = queue_size
         self.pollers: dict[tuple[object, ...], Poller] = {}
+        self.subscriptions = 0
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Count one subscription while the block runs; SubscriptionLimit past the cap."""
+        if self.subscriptions >= self.max_subscriptions:
+            raise SubscriptionLimit(
+                f"this gateway serves at most {self.max_subscriptions} subscriptions at once; "
+                "try again later"
+            )
+        self.subscriptions += 1
+        try:
+            yield
+        finally:
+            self.subscriptions -= 1
 
     def _poller(self, source: SourceConfig, stream: Stream) -> Poller:
         key = self._key(stream)
@@ -178,7 +209,7 @@ class JobWatch:
         by_name = {s.name: s for s in sources}
         for failure in plan.failures:
             yield WatchFailure(failure.error)
-        subscriber = Subscriber()
+        subscriber = Subscriber(self.queue_size)
         attached: list[Poller] = []
         try:
             for stream in plan.streams:
@@ -191,7 +222,7 @@ class JobWatch:
                 item = await subscriber.queue.get()
                 if subscriber.overflowed:
                     raise SlowConsumer(
-                        f"more than {SUBSCRIBER_QUEUE} events waiting: the client reads too slowly"
+                        f"more than {subscriber.limit} events waiting: the client reads too slowly"
                     )
                 if isinstance(item, JobChange) and not spec.matches(item.job):
                     continue
