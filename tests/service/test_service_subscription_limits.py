@@ -82,3 +82,41 @@ async def test_one_past_the_process_cap_is_rate_limited(service: Service) -> Non
         assert error_codes(refused) == ["RATE_LIMITED"]
         assert "at most 3 subscriptions" in str(refused)
     await _running(service, 0)
+
+
+class TestSlowConsumer:
+    """`[server] subscription_queue_size`: a subscriber with more events waiting than that gets
+    a RATE_LIMITED error and its subscription ends; what waits for it never exceeds the bound."""
+
+    QUEUE = 3
+
+    @pytest.fixture
+    def server_settings(self) -> dict[str, Any]:
+        return {"subscription_queue_size": self.QUEUE}
+
+    async def test_a_subscriber_past_its_queue_is_told_and_closed(self, service: Service) -> None:
+        sim = service.suite.sim("metafold")
+        async with raw_socket(service.http, service.graphql_url, ADMIN_TOKEN) as ws:
+            await ws.subscribe("1", WATCH)
+            await _running(service, 1)
+            pollers = _pollers(service)
+            async with asyncio.timeout(10):
+                while not all(p.known is not None for p in pollers):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            (subscriber,) = {s for p in pollers for s in p.subscribers}
+            assert subscriber.queue.maxsize == self.QUEUE
+            # One poll brings more changes than the queue holds, before the client reads any.
+            sim.mutations.create(sim.projects()[0], self.QUEUE * 4)
+            await _running(service, 0)
+            assert subscriber.queue.qsize() <= self.QUEUE
+            assert _pollers(service) == []  # its pollers stopped with it
+            told = await ws.next_for("1")
+            assert error_codes(told) == ["RATE_LIMITED"]
+            assert f"more than {self.QUEUE} events waiting" in str(told)
+            assert (await ws.next_for("1"))["type"] == "complete"
+
+
+def _pollers(service: Service) -> list[Any]:
+    app = service.server.app
+    assert app is not None
+    return list(app[SERVICES].watch.pollers.values())
