@@ -22,6 +22,10 @@ from resolvers.providers.base import ProviderAdapter
 
 # A poll of an upstream that sorts reads its list in windows of this many jobs.
 POLL_WINDOW = 100
+# Every this many polls a sorted stream is read whole: removals and changes further down.
+FULL_SWEEP_EVERY = 10
+# Statuses that may still change: a poll reads a sorted stream down to the oldest of them.
+LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED, JobStatus.UNKNOWN})
 # Events a subscriber may have waiting before it is too slow (server.subscription_queue_size).
 SUBSCRIBER_QUEUE = 1_000
 
@@ -121,20 +125,47 @@ class Poller:
         self.task: asyncio.Task[None] | None = None
 
     async def read(self) -> dict[str, Job]:
+        """This poll's jobs, newest first. An unsorted upstream is read whole (within
+        `scan_ceiling`); a sorted one only down to what the last poll already knew."""
         http = UpstreamSession(self.client, caller="jobgraph-watch")
         reader = StreamReader(self.stream, CreatedOrder.DESC, http, self.scan_ceiling)
         if reader.in_memory:
             raw = await reader.sorted_jobs()
-        else:
-            raw, start = [], 0
-            while start < self.scan_ceiling:
-                window = await reader.read(start, start + POLL_WINDOW)
-                raw.extend(window)
-                if len(window) < POLL_WINDOW:
-                    break
-                start += POLL_WINDOW
-        jobs = (item.job() for item in raw)
-        return {job.native_id: job for job in jobs}
+            jobs = (item.job() for item in raw)
+            return {job.native_id: job for job in jobs}
+        sweep = self.known is None or self.polls % FULL_SWEEP_EVERY == 0
+        return await self._read_newest(reader, None if sweep else self.known)
+
+    async def _read_newest(
+        self, reader: StreamReader, known: dict[str, Job] | None
+    ) -> dict[str, Job]:
+        """Windows of a sorted stream, newest first, until one reaches a job `known` holds and
+        every unfinished job it holds has been read again; the older (finished) jobs are
+        carried over from `known`. With `known` None: the whole stream, within scan_ceiling."""
+        jobs: dict[str, Job] = {}
+        unfinished = set() if known is None else {k for k, j in known.items() if j.status in LIVE}
+        reached_known, start = False, 0
+        while start < self.scan_ceiling:
+            window = await reader.read(start, start + POLL_WINDOW)
+            for item in window:
+                job = item.job()
+                jobs[job.native_id] = job
+                if known is not None and job.native_id in known:
+                    reached_known = True
+                    unfinished.discard(job.native_id)
+            if len(window) < POLL_WINDOW:
+                return jobs  # the stream's end: nothing to carry over
+            start += POLL_WINDOW
+            if reached_known and not unfinished:
+                break
+        if known is None:
+            return jobs
+        # Known jobs before the oldest one read again are gone; those after it were not read.
+        order = list(known)
+        last_read = max((i for i, key in enumerate(order) if key in jobs), default=len(order))
+        for key in order[last_read + 1 :]:
+            jobs.setdefault(key, known[key])
+        return jobs
 
     async def run(self) -> None:
         while True:
