@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -354,3 +355,106 @@ class TestJwtAtConnectionInit:
         token = sign(rsa_key, "k1", exp=int(time.time()) - 3600, jobgraph_sources=["mf"])
         answer = await _init(service, {"Authorization": f"Bearer {token}"})
         assert (answer.type, answer.data) == (aiohttp.WSMsgType.CLOSE, 4403)
+
+
+NODE_SUBSCRIBER = Path(__file__).with_name("node_subscriber.mjs")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class NodeSubscriber:
+    """node_subscriber.mjs as a child process: its JSON lines, read as they come."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def next(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), DEADLINE_S)
+        assert line, "the Node subscriber ended"
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    async def event(self) -> dict[str, Any]:
+        message = await self.next()
+        assert "event" in message, message
+        return dict(message["event"])
+
+
+@pytest.fixture
+async def node_subscriber(service: Service) -> AsyncIterator[Any]:
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start(token: str, source: str) -> NodeSubscriber:
+        node = shutil.which("node")
+        assert node is not None, "Node.js is needed for this test"
+        assert (ROOT / "node_modules" / "graphql-ws").is_dir(), "run `npm ci` first"
+        process = await asyncio.create_subprocess_exec(
+            node,
+            str(NODE_SUBSCRIBER),
+            service.graphql_url.replace("http", "ws", 1),
+            token,
+            source,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        processes.append(process)
+        subscriber = NodeSubscriber(process)
+        assert await subscriber.next() == {"ready": True}
+        return subscriber
+
+    yield start
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.node
+async def test_the_graphql_ws_client_sees_each_change_once_in_order(
+    service: Service, node_subscriber: Any
+) -> None:
+    sim = service.suite.sim("metafold")
+    project = sim.projects()[0]
+    subscriber = await node_subscriber(DASHBOARD_TOKEN, "mf")
+    await _polls_of(service, "metafold", 2)
+
+    def job(native_id: Any) -> Any:
+        return next(j for j in sim.dataset[project] if j.payload["id"] == native_id)
+
+    (first,) = sim.mutations.create(project, 1)
+    job(first).payload["state"] = "started"  # no await between: one poll sees both
+    created = await subscriber.event()
+    assert (created["kind"], created["job"]["nativeId"]) == ("CREATED", str(first))
+    assert (created["job"]["status"], created["previousStatus"]) == ("RUNNING", None)
+
+    job(first).payload["state"] = "success"
+    finished = await subscriber.event()
+    assert (finished["kind"], finished["job"]["nativeId"]) == ("UPDATED", str(first))
+    assert (finished["previousStatus"], finished["job"]["status"]) == ("RUNNING", "SUCCEEDED")
+
+    (second,) = sim.mutations.create(project, 1)
+    job(second).payload["state"] = "started"
+    assert (await subscriber.event())["job"]["nativeId"] == str(second)
+    job(second).payload.update(state="failure", error="out of memory")
+    failed = await subscriber.event()
+    assert (failed["kind"], failed["job"]["status"]) == ("UPDATED", "FAILED")
+    assert failed["job"]["errorMessage"] == "out of memory"
+
+    sim.mutations.delete(project, [first])
+    removed = await subscriber.event()
+    assert (removed["kind"], removed["job"]["nativeId"]) == ("REMOVED", str(first))
+    await _polls_of(service, "metafold", 2)  # and nothing more arrives
+    assert subscriber.process.stdout is not None
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(subscriber.process.stdout.readline(), 0.1)
+
+
+@pytest.mark.node
+async def test_the_graphql_ws_client_with_a_scoped_token_is_refused_a_forbidden_source(
+    service: Service, node_subscriber: Any
+) -> None:
+    subscriber = await node_subscriber(DASHBOARD_TOKEN, "orange")
+    refused = await subscriber.next()
+    codes = [e["extensions"]["code"] for e in refused.get("errors", [])]
+    assert codes == ["FORBIDDEN"], refused
