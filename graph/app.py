@@ -93,7 +93,11 @@ def build_services(
 
 # Requests that ask for a streamed answer (multipart or server-sent events) go Strawberry's way.
 _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECASE)
-_POST_OPERATIONS = OperationType.from_http("POST")
+# A plain POST answers one result: a subscription needs a WebSocket or an event stream.
+_POST_OPERATIONS = OperationType.from_http("POST") - {OperationType.SUBSCRIPTION}
+SUBSCRIPTION_TRANSPORTS = (
+    "subscriptions are served over a WebSocket on /graphql (graphql-transport-ws)"
+)
 # A GET never starts a subscription here (no streaming transport is served).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # `connection_ack` without a payload (Strawberry's UNSET is untyped).
@@ -202,6 +206,10 @@ class JobgraphView(GraphQLView):
                 params.extensions,
             )
         except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION and request.method == "POST":
+                return error_response(
+                    400, SUBSCRIPTION_TRANSPORTS, ErrorCode.BAD_USER_INPUT, media_type=media_type
+                )
             return error_response(
                 405,
                 exc.as_http_error_reason(request.method),

@@ -2,8 +2,14 @@
 (function () {
   "use strict";
   var settings = JSON.parse(document.getElementById("jobgraph-settings").textContent);
-  // The page is served at the GraphQL endpoint itself, wherever a proxy mounts it.
-  var send = GraphiQL.createFetcher({ url: window.location.pathname });
+  // The page is served at the GraphQL endpoint itself, wherever a proxy mounts it;
+  // subscriptions go over a WebSocket to the same place (GraphiQL bundles the graphql-ws
+  // client), with the Headers tab sent as the connection_init payload (the token).
+  var wsScheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  var send = GraphiQL.createFetcher({
+    url: window.location.pathname,
+    subscriptionUrl: wsScheme + "//" + window.location.host + window.location.pathname,
+  });
 
   function operationNames(query) {
     try {
@@ -20,11 +26,12 @@
   }
 
   // GraphiQL notes the selected operation 100 ms after an edit: a run within that window
-  // sends the previous text's operation name, which the server rightly refuses. When the
-  // document holds a single operation, that one is meant.
+  // sends the previous text's operation name (or none), which the server rightly refuses and
+  // which hides a named subscription from the WebSocket fetcher. When the document holds a
+  // single named operation, that one is meant.
   function fetcher(params, options) {
-    var names = params.operationName ? operationNames(params.query) : null;
-    if (names && names.length === 1 && names[0] !== params.operationName) {
+    var names = operationNames(params.query);
+    if (names && names.length === 1 && names[0] && names[0] !== params.operationName) {
       params = Object.assign({}, params, { operationName: names[0] });
     }
     return send(params, options);

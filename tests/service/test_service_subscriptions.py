@@ -458,3 +458,10 @@ async def test_the_graphql_ws_client_with_a_scoped_token_is_refused_a_forbidden_
     refused = await subscriber.next()
     codes = [e["extensions"]["code"] for e in refused.get("errors", [])]
     assert codes == ["FORBIDDEN"], refused
+
+
+async def test_a_subscription_over_a_plain_post_is_a_coded_refusal(service: Service) -> None:
+    reply = await service.graphql("subscription { jobEvents { kind } }")
+    assert reply.status == 400, reply.body
+    assert reply.codes == ["BAD_USER_INPUT"]
+    assert "WebSocket" in reply.body["errors"][0]["message"]
