@@ -17,6 +17,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
@@ -98,7 +103,7 @@ _POST_OPERATIONS = OperationType.from_http("POST") - {OperationType.SUBSCRIPTION
 SUBSCRIPTION_TRANSPORTS = (
     "subscriptions are served over a WebSocket on /graphql (graphql-transport-ws)"
 )
-# A GET never starts a subscription here (no streaming transport is served).
+# A plain GET answers queries only (a streamed one, over SSE, may subscribe).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # `connection_ack` without a payload (Strawberry's UNSET is untyped).
 _NO_ACK_PAYLOAD: UnsetType = UNSET
@@ -331,6 +336,13 @@ def build_app(
         graphql_ide="graphiql" if graphiql is not None else None,
         # Counted by graph.subscriptions instead, with a coded error (Strawberry's has none).
         max_subscriptions_per_connection=None,
+        # graphql-transport-ws (and the legacy graphql-ws) on the upgrade; GraphQL over SSE
+        # (graphql-sse's distinct-connections mode) for a POST that accepts text/event-stream.
+        subscription_protocols=(
+            GRAPHQL_TRANSPORT_WS_PROTOCOL,
+            GRAPHQL_WS_PROTOCOL,
+            GRAPHQL_SSE_PROTOCOL,
+        ),
     )
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)

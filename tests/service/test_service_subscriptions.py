@@ -465,3 +465,53 @@ async def test_a_subscription_over_a_plain_post_is_a_coded_refusal(service: Serv
     assert reply.status == 400, reply.body
     assert reply.codes == ["BAD_USER_INPUT"]
     assert "WebSocket" in reply.body["errors"][0]["message"]
+
+
+async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The `next` events' payloads of a GraphQL-over-SSE response, as they arrive."""
+    event = None
+    async for raw in response.content:
+        line = raw.decode().rstrip("\r\n")
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "next":
+            yield json.loads(line.removeprefix("data: "))
+
+
+async def test_jobs_events_arrive_over_sse(service: Service) -> None:
+    sim = service.suite.sim("metafold")
+    async with service.http.post(
+        service.graphql_url,
+        json={"query": 'subscription { jobEvents(sources: ["mf"]) { kind job { nativeId } } }'},
+        headers={"Accept": "text/event-stream", "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+    ) as response:
+        assert response.status == 200
+        assert response.content_type == "text/event-stream"
+        await _polls_of(service, "metafold", 2)
+        (created,) = sim.mutations.create(sim.projects()[0], 1)
+        async with asyncio.timeout(DEADLINE_S):
+            events = _sse_events(response)
+            first = await anext(events)
+    assert first == {"data": {"jobEvents": {"kind": "CREATED", "job": {"nativeId": str(created)}}}}
+
+
+async def test_sse_applies_the_tokens_sources(service: Service) -> None:
+    async with service.http.post(
+        service.graphql_url,
+        json={"query": 'subscription { jobEvents(sources: ["orange"]) { kind } }'},
+        headers={"Accept": "text/event-stream", "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+    ) as response:
+        async with asyncio.timeout(DEADLINE_S):
+            refused = await anext(_sse_events(response))
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+
+async def test_sse_without_a_token_is_unauthenticated(service: Service) -> None:
+    reply = await service.request(
+        "POST",
+        "/graphql",
+        json={"query": "subscription { jobEvents { kind } }"},
+        headers={"Accept": "text/event-stream"},
+    )
+    assert reply.status == 401
+    assert reply.codes == ["UNAUTHENTICATED"]
