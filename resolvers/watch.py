@@ -123,6 +123,8 @@ class Poller:
         self.known: dict[str, Job] | None = None
         self.polls = 0
         self.task: asyncio.Task[None] | None = None
+        # The last poll's failure while the source is failing (None once a poll answers).
+        self.failure: WatchFailure | None = None
 
     async def read(self) -> dict[str, Job]:
         """This poll's jobs, newest first. An unsorted upstream is read whole (within
@@ -173,13 +175,24 @@ class Poller:
             try:
                 current = await self.read()
             except JobgraphError as exc:
-                self.publish(WatchFailure(exc))
+                # One error event per outage (or change of error), not one per failed poll.
+                if self.failure is None or self.failure.error.code != exc.code:
+                    self.publish(WatchFailure(exc))
+                self.failure = WatchFailure(exc)
             else:
+                self.failure = None
                 if self.known is not None:
                     for change in diff_jobs(self.known, current, datetime.now(UTC)):
                         self.publish(change)
                 self.known = current
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self._pause())
+
+    def _pause(self) -> float:
+        """The poll interval; while the source's breaker is open, until it lets a try through."""
+        runtime = self.client.sources.get(self.stream.source)
+        if self.failure is None or runtime is None:
+            return self.interval
+        return max(self.interval, runtime.breaker.cooldown_left())
 
     def publish(self, item: JobChange | WatchFailure) -> None:
         for subscriber in list(self.subscribers):

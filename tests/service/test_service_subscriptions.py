@@ -21,6 +21,7 @@ from gql.transport.websockets import WebsocketsTransport
 from graph.app import SERVICES
 from tests.http.test_jwt_auth import AUDIENCE, ISSUER, KeyServer, sign
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
+from tests.service.wsclient import error_codes, raw_socket
 
 SOURCES = ("ei", "orange", "mf", "wf", "ma")
 # poll interval + 1 s, plus headroom for a shared machine: a deadline, never an assertion.
@@ -77,12 +78,13 @@ async def _pump(
 
 
 async def _polls_of(service: Service, provider: str, count: int) -> None:
-    """Wait until `provider` has been polled `count` more times (the baseline is taken)."""
+    """Wait until `provider` has had `count` more requests and every poller has its baseline."""
     sim = service.suite.sim(provider)
     start = sim.log.count(None)
     async with asyncio.timeout(DEADLINE_S):
         while sim.log.count(None) < start + count:  # noqa: ASYNC110 (the log has no event)
             await asyncio.sleep(0.05)
+    await _baselines(service)
 
 
 @pytest.fixture
@@ -515,3 +517,78 @@ async def test_sse_without_a_token_is_unauthenticated(service: Service) -> None:
     )
     assert reply.status == 401
     assert reply.codes == ["UNAUTHENTICATED"]
+
+
+class TestOutages:
+    """A source that fails for a while: one error event per outage, the poller waits out the
+    open breaker, and events follow the recovery. `mf` has one project: one poller."""
+
+    @pytest.fixture
+    def source_overrides(self, suite: Any) -> dict[str, dict[str, Any]]:
+        project = suite.sim("metafold").projects()[0]
+        settings: dict[str, Any] = {"poll_interval_s": 1, "max_retries": 0, "projects": [project]}
+        return {
+            "mf": {**settings, "breaker_failures": 1, "breaker_cooldown_s": 3},
+            "orange": {
+                **settings,
+                "projects": [suite.sim("orange").projects()[0]],
+                "breaker_failures": 100,
+            },
+        }
+
+    # A raw socket: gql ends a subscription at its first error (and its re-subscribing
+    # would start a new poller), graphql-ws clients and this one keep it.
+
+    async def test_several_failed_polls_are_one_error_event(self, service: Service) -> None:
+        sim = service.suite.sim("orange")
+        async with raw_socket(service.http, service.graphql_url, ADMIN_TOKEN) as ws:
+            await ws.subscribe("1", RAW_WATCH, {"s": ["orange"]})
+            await _baselines(service)
+            sim.faults.add("status", count=10_000, status=503)
+            assert error_codes(await ws.next_for("1")) == ["UPSTREAM_UNAVAILABLE"]
+            (poller,) = service_pollers_of(service)
+            await _poller_reaches(poller, poller.polls + 3)  # three more failed polls
+            sim.faults.clear()
+            (created,) = sim.mutations.create(sim.projects()[0], 1)
+            event = await ws.next_for("1")
+        assert event["payload"]["data"]["jobEvents"]["job"]["nativeId"] == str(created)
+
+    async def test_the_poller_waits_for_the_open_breaker(self, service: Service) -> None:
+        sim = service.suite.sim("metafold")
+        async with raw_socket(service.http, service.graphql_url, ADMIN_TOKEN) as ws:
+            await ws.subscribe("1", RAW_WATCH, {"s": ["mf"]})
+            await _baselines(service)
+            sim.faults.add("status", count=1, status=503)  # the breaker opens for 3 s
+            assert error_codes(await ws.next_for("1")) == ["UPSTREAM_UNAVAILABLE"]
+            (poller,) = service_pollers_of(service)
+            failing_poll = poller.polls
+            (created,) = sim.mutations.create(sim.projects()[0], 1)
+            event = await ws.next_for("1")
+            # No poll failed fast meanwhile: the next came when the breaker let one through.
+            assert poller.polls == failing_poll + 1
+        assert event["payload"]["data"]["jobEvents"]["job"]["nativeId"] == str(created)
+
+
+async def _baselines(service: Service) -> None:
+    """Wait until the gateway's pollers exist and have each taken their baseline."""
+    async with asyncio.timeout(DEADLINE_S):
+        while True:
+            pollers = service_pollers_of(service)
+            if pollers and all(p.known is not None for p in pollers):
+                return
+            await asyncio.sleep(0.02)
+
+
+async def _poller_reaches(poller: Any, polls: int) -> None:
+    async with asyncio.timeout(DEADLINE_S):
+        while poller.polls < polls:  # noqa: ASYNC110 (a counter, no event)
+            await asyncio.sleep(0.02)
+
+
+RAW_WATCH = "subscription($s: [String!]) { jobEvents(sources: $s) { kind job { nativeId } } }"
+
+
+def service_pollers_of(service: Service) -> list[Any]:
+    app = service.server.app
+    assert app is not None
+    return list(app[SERVICES].watch.pollers.values())
