@@ -11,12 +11,12 @@ from typing import Any
 
 import orjson
 from aiohttp import ClientConnectionResetError, web
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -160,6 +160,38 @@ class JobgraphView(GraphQLView):
             return error_response(
                 exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT, media_type=media_type
             )
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: web.Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's one-result execution (a streamed request no stream transport took,
+        e.g. multipart without a subscription spec), refusing subscriptions as ours does."""
+        post = request_adapter.method == "POST"
+        allowed = set(_POST_OPERATIONS if post else _GET_OPERATIONS)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, SUBSCRIPTION_TRANSPORTS) from None
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from None
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise HTTPException(400, "No GraphQL query found in the request") from None
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson, else the standard library for what only it reads (NaN, integers past 64

@@ -592,3 +592,16 @@ def service_pollers_of(service: Service) -> list[Any]:
     app = service.server.app
     assert app is not None
     return list(app[SERVICES].watch.pollers.values())
+
+
+async def test_a_subscription_asking_multipart_without_its_spec_is_a_coded_refusal(
+    service: Service,
+) -> None:
+    # What GraphiQL's HTTP fetcher sends (Accept: multipart/mixed, no subscriptionSpec).
+    reply = await service.graphql(
+        "subscription { jobEvents { kind } }",
+        headers={"Accept": "application/json, multipart/mixed"},
+    )
+    assert reply.status == 400, reply.body
+    assert reply.codes == ["BAD_USER_INPUT"]
+    assert "WebSocket" in reply.body["errors"][0]["message"]
