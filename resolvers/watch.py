@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,7 +26,7 @@ POLL_WINDOW = 100
 FULL_SWEEP_EVERY = 10
 # Statuses that may still change: a poll reads a sorted stream down to the oldest of them.
 LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED, JobStatus.UNKNOWN})
-# Events a subscriber may have waiting before it is too slow (server.subscription_queue_size).
+# Events a subscriber may have waiting besides a poll's (server.subscription_queue_size).
 SUBSCRIBER_QUEUE = 1_000
 
 
@@ -95,18 +95,23 @@ def diff_jobs(before: dict[str, Job], after: dict[str, Job], at: datetime) -> li
 
 @dataclass(eq=False)
 class Subscriber:
+    """One subscription's events waiting for its client, a poll's at a time."""
+
     limit: int = SUBSCRIBER_QUEUE
-    queue: asyncio.Queue[JobChange | WatchFailure] = field(init=False)
+    queue: asyncio.Queue[JobChange | WatchFailure] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
 
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.limit)
-
-    def offer(self, item: JobChange | WatchFailure) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+    def offer(self, items: Sequence[JobChange | WatchFailure]) -> None:
+        """One poll's items, taken whole, unless earlier ones still wait and all of them would
+        pass `limit`: then nothing more is taken and the subscription is over. (A client that
+        keeps up takes a poll of any size; one that has stopped reading holds at most
+        `limit` events more than the poll it is stuck in.)"""
+        waiting = self.queue.qsize()
+        if self.overflowed or (waiting and waiting + len(items) > self.limit):
             self.overflowed = True
+            return
+        for item in items:
+            self.queue.put_nowait(item)
 
 
 class Poller:
@@ -177,13 +182,14 @@ class Poller:
             except JobgraphError as exc:
                 # One error event per outage (or change of error), not one per failed poll.
                 if self.failure is None or self.failure.error.code != exc.code:
-                    self.publish(WatchFailure(exc))
+                    self.publish([WatchFailure(exc)])
                 self.failure = WatchFailure(exc)
             else:
                 self.failure = None
                 if self.known is not None:
-                    for change in diff_jobs(self.known, current, datetime.now(UTC)):
-                        self.publish(change)
+                    changes = diff_jobs(self.known, current, datetime.now(UTC))
+                    if changes:
+                        self.publish(changes)
                 self.known = current
             await asyncio.sleep(self._pause())
 
@@ -194,9 +200,9 @@ class Poller:
             return self.interval
         return max(self.interval, runtime.breaker.cooldown_left())
 
-    def publish(self, item: JobChange | WatchFailure) -> None:
+    def publish(self, items: Sequence[JobChange | WatchFailure]) -> None:
         for subscriber in list(self.subscribers):
-            subscriber.offer(item)
+            subscriber.offer(items)
 
 
 class JobWatch:

@@ -1,11 +1,14 @@
 """Subscription caps (`[server] max_subscriptions_per_connection`, `max_subscriptions`): one
-past a cap is a coded RATE_LIMITED error on that subscription; the others keep running."""
+past a cap is a coded RATE_LIMITED error on that subscription; the others keep running. And
+backpressure (`subscription_queue_size`): a client that stops reading is told and closed."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
+import aiohttp
 import pytest
 
 from graph.app import SERVICES
@@ -84,36 +87,100 @@ async def test_one_past_the_process_cap_is_rate_limited(service: Service) -> Non
     await _running(service, 0)
 
 
-class TestSlowConsumer:
-    """`[server] subscription_queue_size`: a subscriber with more events waiting than that gets
-    a RATE_LIMITED error and its subscription ends; what waits for it never exceeds the bound."""
+# About 3 KB an event: 3,000 of them are more than the sockets' buffers hold (4 MB at most).
+BULKY = (
+    'subscription { jobEvents(sources: ["mf"]) { kind job { '
+    + " ".join(f"id{n}: id" for n in range(30))
+    + " } } }"
+)
 
-    QUEUE = 3
+
+def _small_receive_buffer(addr_info: Any) -> socket.socket:
+    """A client socket with a tiny receive buffer: a client that stops reading stalls the
+    gateway's sends after a few kilobytes rather than megabytes."""
+    family, kind, proto, _, _ = addr_info
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+async def _baselines(service: Service) -> list[Any]:
+    async with asyncio.timeout(10):
+        while True:
+            pollers = _pollers(service)
+            if pollers and all(p.known is not None for p in pollers):
+                return pollers
+            await asyncio.sleep(0.02)
+
+
+class TestSlowConsumer:
+    """`[server] subscription_queue_size`: a subscriber that has stopped reading gets a
+    RATE_LIMITED error and its subscription ends once more than that many events wait; one
+    that keeps up takes a poll of any size. `mf` has one project (37 jobs), polled each second."""
+
+    QUEUE = 20
 
     @pytest.fixture
     def server_settings(self) -> dict[str, Any]:
-        return {"subscription_queue_size": self.QUEUE}
+        return {"subscription_queue_size": self.QUEUE, "max_aliases": 100}
 
-    async def test_a_subscriber_past_its_queue_is_told_and_closed(self, service: Service) -> None:
+    @pytest.fixture
+    def source_overrides(self) -> dict[str, dict[str, Any]]:
+        return {"mf": {"poll_interval_s": 1, "projects": ["1031"]}}
+
+    async def test_a_reader_that_keeps_up_takes_a_poll_bigger_than_the_queue(
+        self, service: Service
+    ) -> None:
         sim = service.suite.sim("metafold")
         async with raw_socket(service.http, service.graphql_url, ADMIN_TOKEN) as ws:
             await ws.subscribe("1", WATCH)
-            await _running(service, 1)
-            pollers = _pollers(service)
-            async with asyncio.timeout(10):
-                while not all(p.known is not None for p in pollers):  # noqa: ASYNC110
+            await _baselines(service)
+            created = sim.mutations.create("1031", self.QUEUE * 5)
+            events = [await ws.next_for("1") for _ in created]
+        assert all(e["type"] == "next" for e in events), events[-1]
+        kinds = {e["payload"]["data"]["jobEvents"]["kind"] for e in events}
+        assert kinds == {"CREATED"}
+
+    async def test_a_client_that_stops_reading_is_told_and_closed(self, service: Service) -> None:
+        sim = service.suite.sim("metafold")
+        connector = aiohttp.TCPConnector(socket_factory=_small_receive_buffer)
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            raw_socket(http, service.graphql_url, ADMIN_TOKEN) as ws,
+        ):
+            await ws.subscribe("1", BULKY)
+            (poller,) = await _baselines(service)
+            (subscriber,) = poller.subscribers
+            transport = ws.ws._conn.transport  # the client stops reading its socket
+            assert transport is not None
+            transport.pause_reading()
+            # More than the socket holds: the gateway's sends stall with events still waiting.
+            sim.mutations.create("1031", 3_000)
+            async with asyncio.timeout(20):
+                while subscriber.queue.qsize() <= self.QUEUE:  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
-            (subscriber,) = {s for p in pollers for s in p.subscribers}
-            assert subscriber.queue.maxsize == self.QUEUE
-            # One poll brings more changes than the queue holds, before the client reads any.
-            sim.mutations.create(sim.projects()[0], self.QUEUE * 4)
-            await _running(service, 0)
-            assert subscriber.queue.qsize() <= self.QUEUE
-            assert _pollers(service) == []  # its pollers stopped with it
-            told = await ws.next_for("1")
-            assert error_codes(told) == ["RATE_LIMITED"]
-            assert f"more than {self.QUEUE} events waiting" in str(told)
-            assert (await ws.next_for("1"))["type"] == "complete"
+            sim.mutations.create("1031", 1)  # the next poll finds them waiting
+            async with asyncio.timeout(20):
+                while not subscriber.overflowed:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            held = subscriber.queue.qsize()
+            sim.mutations.create("1031", 5)
+            polls = poller.polls
+            async with asyncio.timeout(20):
+                while poller.polls < polls + 2:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            assert subscriber.queue.qsize() == held  # nothing more is kept for it
+            transport.resume_reading()
+            # Reading again, it finds what was sent, then the error, then the end.
+            messages = [await ws.next_for("1")]
+            while messages[-1]["type"] != "complete":
+                messages.append(await ws.next_for("1"))
+        *events, told, _complete = messages
+        assert error_codes(told) == ["RATE_LIMITED"], told
+        assert f"more than {self.QUEUE} events waiting" in str(told)
+        assert all(error_codes(e) == [] for e in events)
+        assert len(events) < 3_000  # it was cut off, not sent everything
+        await _running(service, 0)
 
 
 def _pollers(service: Service) -> list[Any]:
