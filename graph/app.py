@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import ClientConnectionResetError, web
@@ -110,11 +111,22 @@ _NO_ACK_PAYLOAD: UnsetType = UNSET
 
 
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
-    """graphql-transport-ws messages are text frames (clients refuse binary ones)."""
+    """graphql-transport-ws messages are text frames (clients refuse binary ones). A message
+    the client's socket has not taken within `server.websocket_send_timeout_s` drops the
+    connection: a client that stopped reading holds no task and no events for ever."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        view = cast("JobgraphView", self.view)
+        timeout = view.services.config.server.websocket_send_timeout_s
         try:
-            await self.ws.send_str(orjson.dumps(message).decode())
+            async with asyncio.timeout(timeout):
+                await self.ws.send_str(orjson.dumps(message).decode())
+        except TimeoutError:
+            # No close frame can pass a full buffer: the connection is cut.
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            raise WebSocketDisconnected from None
         except (RuntimeError, ClientConnectionResetError) as exc:
             raise WebSocketDisconnected from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
@@ -50,9 +51,12 @@ async def _events(
         with watch.admit():
             ctx.subscriptions += 1
             try:
-                changes = watch.events(chosen, ctx.services.adapters, spec)
-                async for event in _changes(changes, job_id):
-                    yield event
+                # Closed here, not whenever it is collected: its pollers stop with it.
+                async with contextlib.aclosing(
+                    watch.events(chosen, ctx.services.adapters, spec)
+                ) as changes:
+                    async for event in _changes(changes, job_id):
+                        yield event
             finally:
                 ctx.subscriptions -= 1
     except JobgraphError:

@@ -59,6 +59,8 @@ class ServerConfig(_Strict):
     max_subscriptions_per_connection: int = Field(default=100, ge=1)
     max_subscriptions: int = Field(default=10_000, ge=1)
     subscription_queue_size: int = Field(default=1_000, ge=1, le=1_000_000)
+    # A WebSocket message its client has not taken within this long drops the connection.
+    websocket_send_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class TokenConfig(_Strict):

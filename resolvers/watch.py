@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -249,7 +249,7 @@ class JobWatch:
         sources: list[SourceConfig],
         adapters: dict[str, ProviderAdapter],
         spec: JobFilterSpec,
-    ) -> AsyncIterator[JobChange | WatchFailure]:
+    ) -> AsyncGenerator[JobChange | WatchFailure, None]:
         """Every change of `sources`' jobs that `spec` matches (before or after), and every
         failed poll, until the caller stops iterating."""
         # Pollers list unfiltered: a job that leaves the filter still shows its last change.

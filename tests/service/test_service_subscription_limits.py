@@ -119,10 +119,16 @@ class TestSlowConsumer:
     that keeps up takes a poll of any size. `mf` has one project (37 jobs), polled each second."""
 
     QUEUE = 20
+    # Long enough for the test to look at a stalled client, short enough for it to end.
+    SEND_TIMEOUT_S = 8.0
 
     @pytest.fixture
     def server_settings(self) -> dict[str, Any]:
-        return {"subscription_queue_size": self.QUEUE, "max_aliases": 100}
+        return {
+            "subscription_queue_size": self.QUEUE,
+            "max_aliases": 100,
+            "websocket_send_timeout_s": self.SEND_TIMEOUT_S,
+        }
 
     @pytest.fixture
     def source_overrides(self) -> dict[str, dict[str, Any]]:
@@ -187,3 +193,36 @@ def _pollers(service: Service) -> list[Any]:
     app = service.server.app
     assert app is not None
     return list(app[SERVICES].watch.pollers.values())
+
+
+class TestStalledClient:
+    """`[server] websocket_send_timeout_s`: a client that never reads again is dropped, and
+    its subscription and pollers go with it."""
+
+    @pytest.fixture
+    def server_settings(self) -> dict[str, Any]:
+        return {"subscription_queue_size": 20, "max_aliases": 100, "websocket_send_timeout_s": 1}
+
+    @pytest.fixture
+    def source_overrides(self) -> dict[str, dict[str, Any]]:
+        return {"mf": {"poll_interval_s": 1, "projects": ["1031"]}}
+
+    async def test_a_client_that_never_reads_again_is_dropped(self, service: Service) -> None:
+        sim = service.suite.sim("metafold")
+        connector = aiohttp.TCPConnector(socket_factory=_small_receive_buffer)
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            raw_socket(http, service.graphql_url, ADMIN_TOKEN) as ws,
+        ):
+            await ws.subscribe("1", BULKY)
+            await _baselines(service)
+            transport = ws.ws._conn.transport
+            assert transport is not None
+            transport.pause_reading()
+            sim.mutations.create("1031", 3_000)
+            await _running(service, 0)
+            assert _pollers(service) == []
+            transport.resume_reading()
+            with pytest.raises(ConnectionError):
+                while True:
+                    await ws.next_for("1")
