@@ -10,20 +10,32 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import ClientConnectionResetError, web
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import PRINCIPAL, Authenticator, auth_middleware
+from graph.auth import (
+    PRINCIPAL,
+    Authenticator,
+    auth_middleware,
+    credentials_from_connection_params,
+)
 from graph.context import ANONYMOUS, RequestContext, Services
 from graph.cors import cors_middleware
 from graph.cursors import CursorCodec
@@ -46,7 +58,7 @@ from graph.transport import (
 )
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
-from resolvers.errors import ErrorCode
+from resolvers.errors import ErrorCode, Unauthenticated
 from resolvers.providers.registry import build_adapters
 from resolvers.shared_state import RedisBucketStore, RedisUpstreamState
 from resolvers.tracing import Tracing, caller_context
@@ -88,25 +100,47 @@ def build_services(
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
         environ=environ,
-        watch=JobWatch(client, config.server.scan_ceiling),
+        watch=JobWatch(
+            client,
+            config.server.scan_ceiling,
+            config.server.max_subscriptions,
+            config.server.subscription_queue_size,
+        ),
     )
 
 
 # Requests that ask for a streamed answer (multipart or server-sent events) go Strawberry's way.
 _STREAMING_ACCEPT = re.compile(r"multipart/mixed|text/event-stream", re.IGNORECASE)
-_POST_OPERATIONS = OperationType.from_http("POST")
-# A GET never starts a subscription here (no streaming transport is served).
+# A plain POST answers one result: a subscription needs a WebSocket or an event stream.
+_POST_OPERATIONS = OperationType.from_http("POST") - {OperationType.SUBSCRIPTION}
+SUBSCRIPTION_TRANSPORTS = (
+    "subscriptions are served over a WebSocket on /graphql (graphql-transport-ws)"
+)
+# A plain GET answers queries only (a streamed one, over SSE, may subscribe).
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # The query text of a request that named it by a persisted query's hash.
 _RESOLVED_QUERY = web.RequestKey("jobgraph.resolved_query", str)
+# `connection_ack` without a payload (Strawberry's UNSET is untyped).
+_NO_ACK_PAYLOAD: UnsetType = UNSET
 
 
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
-    """graphql-transport-ws messages are text frames (clients refuse binary ones)."""
+    """graphql-transport-ws messages are text frames (clients refuse binary ones). A message
+    the client's socket has not taken within `server.websocket_send_timeout_s` drops the
+    connection: a client that stopped reading holds no task and no events for ever."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        view = cast("JobgraphView", self.view)
+        timeout = view.services.config.server.websocket_send_timeout_s
         try:
-            await self.ws.send_str(orjson.dumps(message).decode())
+            async with asyncio.timeout(timeout):
+                await self.ws.send_str(orjson.dumps(message).decode())
+        except TimeoutError:
+            # No close frame can pass a full buffer: the connection is cut.
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            raise WebSocketDisconnected from None
         except (RuntimeError, ClientConnectionResetError) as exc:
             raise WebSocketDisconnected from exc
 
@@ -119,6 +153,7 @@ class JobgraphView(GraphQLView):
     def __init__(
         self,
         services: Services,
+        authenticator: Authenticator,
         graphiql: GraphiQLPage | None = None,
         persisted: PersistedQueries | None = None,
         limiter: RateLimiter | None = None,
@@ -126,6 +161,7 @@ class JobgraphView(GraphQLView):
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.authenticator = authenticator
         self.jobgraph_schema: JobgraphSchema = kwargs["schema"]
         self.graphiql = graphiql
         self.persisted = persisted if persisted is not None else PersistedQueries()
@@ -161,6 +197,38 @@ class JobgraphView(GraphQLView):
             return error_response(
                 exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT, media_type=media_type
             )
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: web.Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's one-result execution (a streamed request no stream transport took,
+        e.g. multipart without a subscription spec), refusing subscriptions as ours does."""
+        post = request_adapter.method == "POST"
+        allowed = set(_POST_OPERATIONS if post else _GET_OPERATIONS)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, SUBSCRIPTION_TRANSPORTS) from None
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from None
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise HTTPException(400, "No GraphQL query found in the request") from None
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson, else the standard library for what only it reads (NaN, integers past 64
@@ -299,6 +367,10 @@ class JobgraphView(GraphQLView):
                 params.extensions,
             )
         except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION and request.method == "POST":
+                return error_response(
+                    400, SUBSCRIPTION_TRANSPORTS, ErrorCode.BAD_USER_INPUT, media_type=media_type
+                )
             return error_response(
                 405,
                 exc.as_http_error_reason(request.method),
@@ -324,6 +396,25 @@ class JobgraphView(GraphQLView):
         context = RequestContext(self.services, principal=principal, request=request)
         request[CONTEXT] = context  # the access log reads its upstream call count
         return context
+
+    async def on_ws_connect(  # type: ignore[override]
+        self, context: RequestContext
+    ) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket at `connection_init`: a token in its payload decides (see
+        graph.auth.credentials_from_connection_params), else the upgrade's `Authorization`
+        header (already checked by auth_middleware). No valid token where one is needed:
+        the socket closes with 4403 Forbidden, as graphql-transport-ws specifies."""
+        credentials = credentials_from_connection_params(context.connection_params)
+        if credentials is None:
+            if self.authenticator.mode == "none" or "Authorization" in context.request.headers:
+                return _NO_ACK_PAYLOAD
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
+        try:
+            principal = await self.authenticator.authenticate(credentials)
+        except Unauthenticated:
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value}) from None
+        context.act_as(principal)
+        return _NO_ACK_PAYLOAD
 
     async def render_graphql_ide(self, request: web.Request) -> web.Response:
         if self.graphiql is None:
@@ -410,11 +501,21 @@ def build_app(
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
     view = JobgraphView(
         services,
+        authenticator,
         graphiql=graphiql,
         persisted=persisted,
         limiter=limiter,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
+        # Counted by graph.subscriptions instead, with a coded error (Strawberry's has none).
+        max_subscriptions_per_connection=None,
+        # graphql-transport-ws (and the legacy graphql-ws) on the upgrade; GraphQL over SSE
+        # (graphql-sse's distinct-connections mode) for a POST that accepts text/event-stream.
+        subscription_protocols=(
+            GRAPHQL_TRANSPORT_WS_PROTOCOL,
+            GRAPHQL_WS_PROTOCOL,
+            GRAPHQL_SSE_PROTOCOL,
+        ),
     )
     app.router.add_route("GET", "/graphql", view)
     app.router.add_route("POST", "/graphql", view)

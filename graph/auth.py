@@ -99,10 +99,47 @@ class Authenticator:
         return found
 
 
+def credentials_from_connection_params(params: Mapping[str, object] | None) -> str | None:
+    """The `Authorization` value a WebSocket client sent in its `connection_init` payload.
+
+    Read, in this order: `Authorization` / `authorization` (`"Bearer <token>"`), the same
+    inside `headers` (what clients that reuse their HTTP headers send), then `token` /
+    `authToken` (the bare token). A value that is not a string counts as a bad credential.
+    """
+    if not params:
+        return None
+    places: list[Mapping[str, object]] = [params]
+    headers = params.get("headers")
+    if isinstance(headers, Mapping):
+        places.append(headers)
+    for place in places:
+        for key in ("Authorization", "authorization"):
+            if key in place:
+                value = place[key]
+                return value if isinstance(value, str) else ""
+    for key in ("token", "authToken"):
+        if key in params:
+            value = params[key]
+            return f"Bearer {value}" if isinstance(value, str) else ""
+    return None
+
+
+def awaits_connection_init(request: web.Request) -> bool:
+    """A WebSocket upgrade without an `Authorization` header: its token, if any, comes in the
+    `connection_init` payload (browsers cannot set the header), checked by the view."""
+    return (
+        request.path == GRAPHQL_PATH
+        and request.headers.get("Upgrade", "").lower() == "websocket"
+        and "Authorization" not in request.headers
+    )
+
+
 def is_open(request: web.Request) -> bool:
     """Requests served without a token."""
     path = request.path
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+        return True
+    if awaits_connection_init(request):
         return True
     # GraphiQL's page: a GET with no `query` parameter (nor `extensions`, which may name a
     # persisted query) that is no WebSocket upgrade (which would carry operations) never

@@ -26,6 +26,8 @@ log = logging.getLogger("jobgraph")
 # CPython's ratios: waiting longer there bought little CPU and held more garbage (RSS 118 MB
 # at (10_000, 20, 20), 101 MB here, 90 MB at the default; bench/README.md).
 GC_THRESHOLDS = (10_000, 10, 10)
+# The demo's sources poll this often for subscriptions: its jobs change every few seconds.
+DEMO_POLL_INTERVAL_S = 2.0
 
 
 def _use_uvloop() -> None:
@@ -42,18 +44,24 @@ def demo_app(
     """Simulators and gateway in one app: sources point back at this same port."""
     from graph.app import build_app
     from simulators import SimulatorSuite
+    from simulators.activity import DemoActivity
 
-    suite = SimulatorSuite()
+    # The clock runs in real time and jobs keep coming and finishing: subscriptions show it.
+    suite = SimulatorSuite(clock=True)
     suite.switch_on(realistic=realistic, busy=busy)
+    activity = DemoActivity(suite)
     root = f"http://{host}:{port}"
-    config = parse_config(
-        {
-            "server": {"host": host, "port": port},
-            "sources": suite.demo_sources(root),
-        },
-        environ={},
-    )
-    return build_app(config, suite.demo_environ(), extra_setup=suite.mount)
+    sources = [
+        {**source, "poll_interval_s": DEMO_POLL_INTERVAL_S} for source in suite.demo_sources(root)
+    ]
+    config = parse_config({"server": {"host": host, "port": port}, "sources": sources}, environ={})
+
+    def setup(app: web.Application) -> None:
+        suite.mount(app)
+        app.cleanup_ctx.append(suite.live_clock())
+        app.cleanup_ctx.append(activity.cleanup_ctx())
+
+    return build_app(config, suite.demo_environ(), extra_setup=setup)
 
 
 def _bound_socket(host: str, port: int, reuse_port: bool) -> socket.socket:

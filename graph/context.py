@@ -70,9 +70,18 @@ class RequestContext:
     cache: dict[Any, Any] = field(default_factory=dict)
     # Set once execution begins (the variables coerced): errors before it are request errors.
     executed: bool = False
+    # A WebSocket's `connection_init` payload (Strawberry sets it); None over HTTP.
+    connection_params: dict[str, object] | None = None
+    # The connection's running subscriptions, counted against max_subscriptions_per_connection.
+    subscriptions: int = 0
 
     def __post_init__(self) -> None:
         self.http = UpstreamSession(self.services.client, caller=self.principal.name)
+
+    def act_as(self, principal: Principal) -> None:
+        """Make `principal` the caller (a WebSocket authenticated at `connection_init`)."""
+        self.principal = principal
+        self.http = UpstreamSession(self.services.client, caller=principal.name)
 
     @property
     def max_page_size(self) -> int:

@@ -150,6 +150,20 @@ def example_tabs(config: Config, schema: GraphQLSchema) -> list[dict[str, str]]:
                 "with the run button.\n" + "\n\n".join(providers) + "\n"
             }
         )
+    subscription_type = schema.subscription_type
+    if subscription_type is not None and "jobEvents" in subscription_type.fields:
+        tabs.append(
+            {
+                "query": "# Live updates over a WebSocket (graphql-transport-ws): run it, and\n"
+                "# each job created, changed or removed upstream appears as it is polled.\n"
+                "# Stop it with the run button again.\n"
+                "subscription JobEvents {\n"
+                "  jobEvents {\n"
+                "    kind previousStatus at\n"
+                "    job { id provider source name status createdAt finishedAt errorMessage }\n"
+                "  }\n}\n"
+            }
+        )
     tabs.append(
         {
             "query": "# Variables and a fragment: run, then pass `endCursor` as `after`.\n"

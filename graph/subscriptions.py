@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
@@ -18,7 +19,7 @@ from graph.provider_types import to_graphql
 from graph.types import Job
 from resolvers.domain import JobFilterSpec, JobStatus
 from resolvers.errors import JobgraphError
-from resolvers.watch import JobChange, JobEventKind, JobWatch, WatchFailure
+from resolvers.watch import JobChange, JobEventKind, JobWatch, SubscriptionLimit, WatchFailure
 
 Ctx = Info[RequestContext, None]
 log = logging.getLogger("jobgraph.subscriptions")
@@ -41,9 +42,23 @@ async def _events(
 ) -> AsyncGenerator[JobEvent | Exception, None]:
     watch: JobWatch = ctx.services.watch
     chosen = selected_sources(ctx, sources)
+    per_connection = ctx.services.config.server.max_subscriptions_per_connection
+    if ctx.subscriptions >= per_connection:
+        raise SubscriptionLimit(
+            f"at most {per_connection} subscriptions per connection; complete one first"
+        )
     try:
-        async for event in _changes(watch.events(chosen, ctx.services.adapters, spec), job_id):
-            yield event
+        with watch.admit():
+            ctx.subscriptions += 1
+            try:
+                # Closed here, not whenever it is collected: its pollers stop with it.
+                async with contextlib.aclosing(
+                    watch.events(chosen, ctx.services.adapters, spec)
+                ) as changes:
+                    async for event in _changes(changes, job_id):
+                        yield event
+            finally:
+                ctx.subscriptions -= 1
     except JobgraphError:
         raise
     except Exception:

@@ -54,6 +54,13 @@ class ServerConfig(_Strict):
     max_cost: int = Field(default=50_000, ge=1)
     scan_ceiling: int = Field(default=5_000, ge=1)
     workers: int = Field(default=1, ge=1, le=64)
+    # Live updates: running subscriptions per WebSocket and per process, and the events one
+    # subscriber may have waiting before it counts as too slow and is closed.
+    max_subscriptions_per_connection: int = Field(default=100, ge=1)
+    max_subscriptions: int = Field(default=10_000, ge=1)
+    subscription_queue_size: int = Field(default=1_000, ge=1, le=1_000_000)
+    # A WebSocket message its client has not taken within this long drops the connection.
+    websocket_send_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     # A JSON manifest of trusted documents; with only_persisted, nothing else runs.
     persisted_documents: str = ""
     only_persisted: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +22,11 @@ from resolvers.providers.base import ProviderAdapter
 
 # A poll of an upstream that sorts reads its list in windows of this many jobs.
 POLL_WINDOW = 100
-# Events a subscriber may have waiting before it counts as too slow and is dropped.
+# Every this many polls a sorted stream is read whole: removals and changes further down.
+FULL_SWEEP_EVERY = 10
+# Statuses that may still change: a poll reads a sorted stream down to the oldest of them.
+LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED, JobStatus.UNKNOWN})
+# Events a subscriber may have waiting besides a poll's (server.subscription_queue_size).
 SUBSCRIBER_QUEUE = 1_000
 
 
@@ -51,6 +55,12 @@ class WatchFailure:
 
 class SlowConsumer(JobgraphError):
     """A subscriber whose queue filled up: it is told so, and its subscription ends."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class SubscriptionLimit(JobgraphError):
+    """A subscription over `max_subscriptions_per_connection` or `max_subscriptions`."""
 
     code = ErrorCode.RATE_LIMITED
 
@@ -85,16 +95,23 @@ def diff_jobs(before: dict[str, Job], after: dict[str, Job], at: datetime) -> li
 
 @dataclass(eq=False)
 class Subscriber:
-    queue: asyncio.Queue[JobChange | WatchFailure] = field(
-        default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)
-    )
+    """One subscription's events waiting for its client, a poll's at a time."""
+
+    limit: int = SUBSCRIBER_QUEUE
+    queue: asyncio.Queue[JobChange | WatchFailure] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
 
-    def offer(self, item: JobChange | WatchFailure) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+    def offer(self, items: Sequence[JobChange | WatchFailure]) -> None:
+        """One poll's items, taken whole, unless earlier ones still wait and all of them would
+        pass `limit`: then nothing more is taken and the subscription is over. (A client that
+        keeps up takes a poll of any size; one that has stopped reading holds at most
+        `limit` events more than the poll it is stuck in.)"""
+        waiting = self.queue.qsize()
+        if self.overflowed or (waiting and waiting + len(items) > self.limit):
             self.overflowed = True
+            return
+        for item in items:
+            self.queue.put_nowait(item)
 
 
 class Poller:
@@ -111,22 +128,51 @@ class Poller:
         self.known: dict[str, Job] | None = None
         self.polls = 0
         self.task: asyncio.Task[None] | None = None
+        # The last poll's failure while the source is failing (None once a poll answers).
+        self.failure: WatchFailure | None = None
 
     async def read(self) -> dict[str, Job]:
+        """This poll's jobs, newest first. An unsorted upstream is read whole (within
+        `scan_ceiling`); a sorted one only down to what the last poll already knew."""
         http = UpstreamSession(self.client, caller="jobgraph-watch")
         reader = StreamReader(self.stream, CreatedOrder.DESC, http, self.scan_ceiling)
         if reader.in_memory:
             raw = await reader.sorted_jobs()
-        else:
-            raw, start = [], 0
-            while start < self.scan_ceiling:
-                window = await reader.read(start, start + POLL_WINDOW)
-                raw.extend(window)
-                if len(window) < POLL_WINDOW:
-                    break
-                start += POLL_WINDOW
-        jobs = (item.job() for item in raw)
-        return {job.native_id: job for job in jobs}
+            jobs = (item.job() for item in raw)
+            return {job.native_id: job for job in jobs}
+        sweep = self.known is None or self.polls % FULL_SWEEP_EVERY == 0
+        return await self._read_newest(reader, None if sweep else self.known)
+
+    async def _read_newest(
+        self, reader: StreamReader, known: dict[str, Job] | None
+    ) -> dict[str, Job]:
+        """Windows of a sorted stream, newest first, until one reaches a job `known` holds and
+        every unfinished job it holds has been read again; the older (finished) jobs are
+        carried over from `known`. With `known` None: the whole stream, within scan_ceiling."""
+        jobs: dict[str, Job] = {}
+        unfinished = set() if known is None else {k for k, j in known.items() if j.status in LIVE}
+        reached_known, start = False, 0
+        while start < self.scan_ceiling:
+            window = await reader.read(start, start + POLL_WINDOW)
+            for item in window:
+                job = item.job()
+                jobs[job.native_id] = job
+                if known is not None and job.native_id in known:
+                    reached_known = True
+                    unfinished.discard(job.native_id)
+            if len(window) < POLL_WINDOW:
+                return jobs  # the stream's end: nothing to carry over
+            start += POLL_WINDOW
+            if reached_known and not unfinished:
+                break
+        if known is None:
+            return jobs
+        # Known jobs before the oldest one read again are gone; those after it were not read.
+        order = list(known)
+        last_read = max((i for i, key in enumerate(order) if key in jobs), default=len(order))
+        for key in order[last_read + 1 :]:
+            jobs.setdefault(key, known[key])
+        return jobs
 
     async def run(self) -> None:
         while True:
@@ -134,26 +180,61 @@ class Poller:
             try:
                 current = await self.read()
             except JobgraphError as exc:
-                self.publish(WatchFailure(exc))
+                # One error event per outage (or change of error), not one per failed poll.
+                if self.failure is None or self.failure.error.code != exc.code:
+                    self.publish([WatchFailure(exc)])
+                self.failure = WatchFailure(exc)
             else:
+                self.failure = None
                 if self.known is not None:
-                    for change in diff_jobs(self.known, current, datetime.now(UTC)):
-                        self.publish(change)
+                    changes = diff_jobs(self.known, current, datetime.now(UTC))
+                    if changes:
+                        self.publish(changes)
                 self.known = current
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self._pause())
 
-    def publish(self, item: JobChange | WatchFailure) -> None:
+    def _pause(self) -> float:
+        """The poll interval; while the source's breaker is open, until it lets a try through."""
+        runtime = self.client.sources.get(self.stream.source)
+        if self.failure is None or runtime is None:
+            return self.interval
+        return max(self.interval, runtime.breaker.cooldown_left())
+
+    def publish(self, items: Sequence[JobChange | WatchFailure]) -> None:
         for subscriber in list(self.subscribers):
-            subscriber.offer(item)
+            subscriber.offer(items)
 
 
 class JobWatch:
     """The process's pollers, keyed by (source, project, pushed-down query)."""
 
-    def __init__(self, client: UpstreamClient, scan_ceiling: int) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        scan_ceiling: int,
+        max_subscriptions: int = 10_000,
+        queue_size: int = SUBSCRIBER_QUEUE,
+    ) -> None:
         self.client = client
         self.scan_ceiling = scan_ceiling
+        self.max_subscriptions = max_subscriptions
+        self.queue_size = queue_size
         self.pollers: dict[tuple[object, ...], Poller] = {}
+        self.subscriptions = 0
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Count one subscription while the block runs; SubscriptionLimit past the cap."""
+        if self.subscriptions >= self.max_subscriptions:
+            raise SubscriptionLimit(
+                f"this gateway serves at most {self.max_subscriptions} subscriptions at once; "
+                "try again later"
+            )
+        self.subscriptions += 1
+        try:
+            yield
+        finally:
+            self.subscriptions -= 1
 
     def _poller(self, source: SourceConfig, stream: Stream) -> Poller:
         key = self._key(stream)
@@ -168,7 +249,7 @@ class JobWatch:
         sources: list[SourceConfig],
         adapters: dict[str, ProviderAdapter],
         spec: JobFilterSpec,
-    ) -> AsyncIterator[JobChange | WatchFailure]:
+    ) -> AsyncGenerator[JobChange | WatchFailure, None]:
         """Every change of `sources`' jobs that `spec` matches (before or after), and every
         failed poll, until the caller stops iterating."""
         # Pollers list unfiltered: a job that leaves the filter still shows its last change.
@@ -178,7 +259,7 @@ class JobWatch:
         by_name = {s.name: s for s in sources}
         for failure in plan.failures:
             yield WatchFailure(failure.error)
-        subscriber = Subscriber()
+        subscriber = Subscriber(self.queue_size)
         attached: list[Poller] = []
         try:
             for stream in plan.streams:
@@ -191,7 +272,7 @@ class JobWatch:
                 item = await subscriber.queue.get()
                 if subscriber.overflowed:
                     raise SlowConsumer(
-                        f"more than {SUBSCRIBER_QUEUE} events waiting: the client reads too slowly"
+                        f"more than {subscriber.limit} events waiting: the client reads too slowly"
                     )
                 if isinstance(item, JobChange) and not spec.matches(item.job):
                     continue

@@ -80,9 +80,9 @@ class Simulator(ABC):
         self.mutations = Mutator(self.shape, self.dataset, lambda: self.clock.now)
         self._tie_rng = random.Random(seed)
         self._advance = advance or self._advance_alone
-        tie = itertools.count()
+        self._tie = itertools.count()
         self._schedule: list[tuple[datetime, int, SimJob, str]] = [
-            (event.at, next(tie), job, event.action)
+            (event.at, next(self._tie), job, event.action)
             for jobs in self.dataset.values()
             for job in jobs
             for event in job.events
@@ -154,6 +154,12 @@ class Simulator(ABC):
             job.events.remove(LifecycleEvent(at, action))
             job.payload = ordered(job.payload, self.field_order)
         self.on_clock(now)
+
+    def schedule(self, job: SimJob, at: datetime, action: str) -> None:
+        """Have the clock apply `action` ("start", "succeed", "fail", "cancel") to `job` at
+        `at`."""
+        job.events.append(LifecycleEvent(at, action))
+        heapq.heappush(self._schedule, (at, next(self._tie), job, action))
 
     def _advance_alone(self, seconds: float) -> datetime:
         now = self.clock.advance(seconds)

@@ -47,16 +47,24 @@ class Mutator:
         self._rng = random.Random(7)
         self._minted: datetime | None = None
 
-    def create(self, project: str | None, count: int, *, tied: bool = False) -> list[Any]:
+    def create(
+        self,
+        project: str | None,
+        count: int,
+        *,
+        tied: bool = False,
+        template: SimJob | None = None,
+    ) -> list[Any]:
         """`count` new jobs in `project`, each created after every job so far (all at one
-        instant when `tied`); returns their ids."""
+        instant when `tied`), cloned from `template` or from one of the project's jobs;
+        returns their ids."""
         jobs = self.dataset[project]
-        if not jobs:
+        if not jobs and template is None:
             raise ValueError("a project with no jobs has no template to clone")
         ids: list[Any] = []
         moment = self._next_moment()
         for _ in range(count):
-            job = copy.deepcopy(self._rng.choice(jobs))
+            job = copy.deepcopy(template if template is not None else self._rng.choice(jobs))
             job.events = []
             everyone = [stored for listed in self.dataset.values() for stored in listed]
             new_id = self.shape.mint_id(everyone, self._rng, moment)

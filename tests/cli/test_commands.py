@@ -40,9 +40,11 @@ def wait_for(url: str, seconds: float = 20.0) -> None:
 
 
 @contextmanager
-def running(*args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+def running(
+    *args: str, env: dict[str, str] | None = None, stdout: int = subprocess.PIPE
+) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [*JOBGRAPH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        [*JOBGRAPH, *args], stdout=stdout, stderr=subprocess.STDOUT, text=True, env=env
     )
     try:
         yield process

@@ -3,14 +3,17 @@ it loads with no request leaving the machine, and a query typed into it runs."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import BrowserContext, Page, Request, async_playwright
 
+from graph.app import SERVICES
 from tests.service.conftest import Service
 
 pytestmark = pytest.mark.browser
@@ -123,3 +126,37 @@ async def test_the_explorer_plugin_lists_the_query_fields(service: Service, visi
     explorer = visit.page.locator(".graphiql-plugin")
     await explorer.get_by_text("workflowJobs").wait_for()
     assert visit.errors == []
+
+
+class TestSubscriptionTab:
+    """The page's subscription example runs over a WebSocket from the browser (GraphiQL's
+    bundled graphql-ws client, nothing fetched from elsewhere) and shows an event."""
+
+    @pytest.fixture
+    def source_overrides(self) -> dict[str, dict[str, Any]]:
+        return {"mf": {"poll_interval_s": 1}}
+
+    async def test_the_subscription_example_shows_an_event(
+        self, service: Service, visit: Visit
+    ) -> None:
+        sockets: list[str] = []
+        visit.page.on("websocket", lambda socket: sockets.append(socket.url))
+        await visit.open_graphiql(service)
+        page = visit.page
+        await page.get_by_role("tab", name="JobEvents").click()
+        await page.get_by_text("subscription JobEvents").wait_for()
+        await page.locator(".graphiql-execute-button").click()
+        app = service.server.app
+        assert app is not None
+        watch = app[SERVICES].watch
+        async with asyncio.timeout(20):  # a deadline: the baseline polls of every source
+            while not watch.pollers or any(p.known is None for p in watch.pollers.values()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        sim = service.suite.sim("metafold")
+        sim.mutations.create(sim.projects()[0], 1)
+        response = visit.page.locator(".graphiql-response")
+        await response.get_by_text('"CREATED"').wait_for(timeout=20_000)
+        assert '"source": "mf"' in await response.inner_text()
+        assert sockets == [service.graphql_url.replace("http", "ws", 1)]
+        assert visit.foreign_requests() == []
+        assert visit.errors == []
