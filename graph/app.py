@@ -15,6 +15,8 @@ from typing import Any, cast
 import orjson
 from aiohttp import ClientConnectionResetError, web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql.language import OperationType as AstOperation
 from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter, GraphQLView
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
@@ -124,6 +126,34 @@ _RESOLVED_QUERY = web.RequestKey("jobgraph.resolved_query", str)
 _NO_ACK_PAYLOAD: UnsetType = UNSET
 
 
+_STREAM_CHECK_TOKENS = 10_000
+_JSON_ACCEPT = re.compile(r"application/(graphql-response\+)?json", re.IGNORECASE)
+
+
+def _wants_stream(accept: str, params: GraphQLParams) -> bool:
+    """Whether a request goes Strawberry's streaming way: it accepts a stream and either takes
+    nothing else or is a subscription. A client listing JSON too (urql sends
+    `..., application/json, text/event-stream, multipart/mixed` with every request) gets
+    one JSON answer for a query, as it would from a server that streams nothing."""
+    if not _STREAMING_ACCEPT.search(accept):
+        return False
+    if not _JSON_ACCEPT.search(accept):
+        return True
+    return _is_subscription(params.query, params.operation_name)
+
+
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    if not query:
+        return False
+    try:
+        # Bounded: an over-long text is refused with its coded error on the JSON path.
+        document = parse(query, no_location=True, max_tokens=_STREAM_CHECK_TOKENS)
+    except GraphQLError:
+        return False  # answered as a coded syntax error on the JSON path
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is AstOperation.SUBSCRIPTION
+
+
 class TextWebSocketAdapter(AiohttpWebSocketAdapter):
     """graphql-transport-ws messages are text frames (clients refuse binary ones). A message
     the client's socket has not taken within `server.websocket_send_timeout_s` drops the
@@ -181,7 +211,7 @@ class JobgraphView(GraphQLView):
             over_budget = await self._charge_cost(request, persisted.params, media_type)
             if over_budget is not None:
                 return over_budget
-            if _STREAMING_ACCEPT.search(request.headers.get("Accept", "")):
+            if _wants_stream(request.headers.get("Accept", ""), persisted.params):
                 return await self._stream(request, persisted)
             return await self._answer(request, persisted, media_type)
         except RequestRefused as refused:
@@ -496,6 +526,7 @@ def build_app(
         limits=QueryLimitSettings.from_server(server),
         introspection=server.introspection,
         trusted=persisted.trusted if persisted.only_persisted else None,
+        limiter=limiter,
     )
     app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None

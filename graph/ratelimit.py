@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 
 from graph.auth import GRAPHQL_PATH, PRINCIPAL, is_open
 from graph.responses import error_response
@@ -121,3 +123,68 @@ def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
         return await handler(request)
 
     return limit
+
+
+class WebSocketLimits(SchemaExtension):
+    """The caller's limits for each operation over a WebSocket, which shares one HTTP request
+    (the upgrade) with every operation it carries: each `subscribe` is charged as a request,
+    and its cost estimate to the cost bucket, before it runs. Refused operations get a
+    RATE_LIMITED error (saying when to retry) as their `error` message. HTTP requests are charged
+    by `rate_limit_middleware` and the view instead."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context: Any = execution.context
+        request = getattr(context, "request", None)
+        over_socket = request is not None and _is_upgrade(request)
+        if over_socket and execution.pre_execution_errors is None and execution.query:
+            refusal = await self._refusal(context.principal.name)
+            if refusal is not None:
+                execution.pre_execution_errors = [refusal]
+        yield
+
+    async def _refusal(self, principal: str) -> GraphQLError | None:
+        limiter, execution = self.limiter, self.execution_context
+        if limiter.enabled:
+            wait = await limiter.wait_for_request(principal)
+            if wait > 0:
+                per_minute = limiter.config.requests_per_minute
+                return _limited(f"rate limit of {per_minute:g} requests per minute exceeded", wait)
+        lane = getattr(execution.schema, "fast_lane", None)
+        if not limiter.charges_cost or lane is None:
+            return None
+        schema = execution.schema._schema  # type: ignore[attr-defined]
+        assert execution.query is not None
+        cost = lane.cost(schema, execution.query, execution.operation_name, execution.variables)
+        if not cost:
+            return None
+        wait = await limiter.wait_for_cost(principal, cost)
+        if wait <= 0:
+            return None
+        per_minute = limiter.config.cost_per_minute
+        if math.isinf(wait):
+            return GraphQLError(
+                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
+                "caller may spend (ask for smaller pages)",
+                extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
+            )
+        return _limited(
+            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
+            f"{cost})",
+            wait,
+        )
+
+
+def _is_upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def _limited(message: str, wait: float) -> GraphQLError:
+    retry_after = retry_after_s(wait)
+    return GraphQLError(
+        f"{message}; retry in {retry_after} s",
+        extensions={"code": ErrorCode.RATE_LIMITED.value},
+    )

@@ -41,6 +41,7 @@ from graph.provider_types import (
     WorkflowJob,
     to_graphql,
 )
+from graph.ratelimit import RateLimiter, WebSocketLimits
 from graph.scalars import SCALAR_MAP
 from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo
@@ -428,10 +429,12 @@ def build_schema(
     introspection: bool = True,
     subgraph: bool = True,
     trusted: TrustedDocuments | None = None,
+    limiter: RateLimiter | None = None,
 ) -> JobgraphSchema:
     """The schema, with its per-operation extensions: the operation's name recorded for the
     access log, `limits` (if any) enforced, introspection refused unless `introspection`,
-    and, given `trusted`, only those documents run.
+    and, given `trusted`, only those documents run; given `limiter`, operations over a
+    WebSocket are charged to the caller's rate limits.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()
@@ -440,6 +443,8 @@ def build_schema(
         extensions.append(partial(TrustedOnly, trusted))
     if limits is not None:
         extensions.append(partial(QueryLimits, limits))
+    if limiter is not None and (limiter.enabled or limiter.charges_cost):
+        extensions.append(partial(WebSocketLimits, limiter))
     if not introspection:
         extensions.append(DisableIntrospection)
     # The document cache last: every other extension sees each operation first.

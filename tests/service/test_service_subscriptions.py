@@ -480,12 +480,17 @@ async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[st
             yield json.loads(line.removeprefix("data: "))
 
 
-async def test_jobs_events_arrive_over_sse(service: Service) -> None:
+# urql's Accept, sent with every request: a subscription streams, a query gets JSON.
+ANY_ACCEPT = "application/graphql-response+json, application/json, text/event-stream"
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", ANY_ACCEPT])
+async def test_jobs_events_arrive_over_sse(service: Service, accept: str) -> None:
     sim = service.suite.sim("metafold")
     async with service.http.post(
         service.graphql_url,
         json={"query": 'subscription { jobEvents(sources: ["mf"]) { kind job { nativeId } } }'},
-        headers={"Accept": "text/event-stream", "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+        headers={"Accept": accept, "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
     ) as response:
         assert response.status == 200
         assert response.content_type == "text/event-stream"
@@ -495,6 +500,17 @@ async def test_jobs_events_arrive_over_sse(service: Service) -> None:
             events = _sse_events(response)
             first = await anext(events)
     assert first == {"data": {"jobEvents": {"kind": "CREATED", "job": {"nativeId": str(created)}}}}
+
+
+async def test_a_query_accepting_json_or_a_stream_gets_json(service: Service) -> None:
+    async with service.http.post(
+        service.graphql_url,
+        json={"query": "{ sources { name } }"},
+        headers={"Accept": ANY_ACCEPT, "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+    ) as response:
+        assert response.status == 200
+        assert response.content_type == "application/graphql-response+json"
+        assert (await response.json(content_type=None))["data"]["sources"]
 
 
 async def test_sse_applies_the_tokens_sources(service: Service) -> None:
