@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -301,26 +300,12 @@ class JobgraphView(GraphQLView):
         cost = lane.cost(
             self.jobgraph_schema._schema, params.query, params.operation_name, params.variables
         )
-        if not cost:
+        refusal = await limiter.refuse_cost(request[PRINCIPAL].name, cost)
+        if refusal is None:
             return None
-        wait = await limiter.wait_for_cost(request[PRINCIPAL].name, cost)
-        if wait <= 0:
-            return None
-        per_minute = limiter.config.cost_per_minute
-        if math.isinf(wait):
-            return error_response(
-                400,
-                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
-                "caller may spend (ask for smaller pages)",
-                ErrorCode.QUERY_TOO_COMPLEX,
-                media_type=media_type,
-            )
-        return rate_limited(
-            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
-            f"{cost})",
-            wait,
-            media_type,
-        )
+        if refusal.code is ErrorCode.QUERY_TOO_COMPLEX:
+            return error_response(400, refusal.message, refusal.code, media_type=media_type)
+        return rate_limited(refusal.message, refusal.wait, media_type)
 
     async def _stream(
         self, request: web.Request, persisted: PersistedRequest

@@ -58,6 +58,16 @@ class MemoryBucketStore:
         return (amount - bucket.tokens) / refill_per_s
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a caller may not run an operation now: RATE_LIMITED with the seconds to wait, or
+    QUERY_TOO_COMPLEX for a cost no bucket can ever pay."""
+
+    message: str
+    code: ErrorCode
+    wait: float
+
+
 class RateLimiter:
     """`requests_per_minute` and `cost_per_minute` per principal: for each, a bucket of that
     capacity refilled over a minute."""
@@ -87,6 +97,35 @@ class RateLimiter:
             return math.inf
         return await self.store.take(f"cost:{principal}", cost, per_minute, per_minute / 60.0)
 
+    async def refuse_request(self, principal: str) -> Refusal | None:
+        """Takes one request from the caller's bucket; the refusal when it is empty."""
+        wait = await self.wait_for_request(principal)
+        if wait <= 0:
+            return None
+        per_minute = self.config.requests_per_minute
+        message = f"rate limit of {per_minute:g} requests per minute exceeded"
+        return Refusal(message, ErrorCode.RATE_LIMITED, wait)
+
+    async def refuse_cost(self, principal: str, cost: int | None) -> Refusal | None:
+        """Takes `cost` from the caller's cost bucket; the refusal when it cannot pay."""
+        if not cost:
+            return None
+        wait = await self.wait_for_cost(principal, cost)
+        if wait <= 0:
+            return None
+        per_minute = self.config.cost_per_minute
+        if math.isinf(wait):
+            message = (
+                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
+                "caller may spend (ask for smaller pages)"
+            )
+            return Refusal(message, ErrorCode.QUERY_TOO_COMPLEX, wait)
+        message = (
+            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
+            f"{cost})"
+        )
+        return Refusal(message, ErrorCode.RATE_LIMITED, wait)
+
 
 def rate_limited(message: str, wait: float, media_type: str = "application/json") -> web.Response:
     """HTTP 429 with `Retry-After` (whole seconds, at least 1) and a RATE_LIMITED error."""
@@ -113,13 +152,9 @@ def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
             return await handler(request)
         if is_open(request):  # GraphiQL's page executes nothing
             return await handler(request)
-        wait = await limiter.wait_for_request(request[PRINCIPAL].name)
-        if wait > 0:
-            return rate_limited(
-                f"rate limit of {limiter.config.requests_per_minute:g} requests per minute "
-                "exceeded",
-                wait,
-            )
+        refusal = await limiter.refuse_request(request[PRINCIPAL].name)
+        if refusal is not None:
+            return rate_limited(refusal.message, refusal.wait)
         return await handler(request)
 
     return limit
@@ -148,43 +183,22 @@ class WebSocketLimits(SchemaExtension):
 
     async def _refusal(self, principal: str) -> GraphQLError | None:
         limiter, execution = self.limiter, self.execution_context
-        if limiter.enabled:
-            wait = await limiter.wait_for_request(principal)
-            if wait > 0:
-                per_minute = limiter.config.requests_per_minute
-                return _limited(f"rate limit of {per_minute:g} requests per minute exceeded", wait)
+        refusal = await limiter.refuse_request(principal) if limiter.enabled else None
         lane = getattr(execution.schema, "fast_lane", None)
-        if not limiter.charges_cost or lane is None:
-            return None
-        schema = execution.schema._schema  # type: ignore[attr-defined]
-        assert execution.query is not None
-        cost = lane.cost(schema, execution.query, execution.operation_name, execution.variables)
-        if not cost:
-            return None
-        wait = await limiter.wait_for_cost(principal, cost)
-        if wait <= 0:
-            return None
-        per_minute = limiter.config.cost_per_minute
-        if math.isinf(wait):
-            return GraphQLError(
-                f"the operation may cost {cost}, more than the {per_minute:g} per minute this "
-                "caller may spend (ask for smaller pages)",
-                extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
+        if refusal is None and limiter.charges_cost and lane is not None:
+            schema = execution.schema._schema  # type: ignore[attr-defined]
+            assert execution.query is not None
+            query, name, variables = execution.query, execution.operation_name, execution.variables
+            refusal = await limiter.refuse_cost(
+                principal, lane.cost(schema, query, name, variables)
             )
-        return _limited(
-            f"rate limit of {per_minute:g} cost per minute exceeded (this operation may cost "
-            f"{cost})",
-            wait,
-        )
+        if refusal is None:
+            return None
+        message = refusal.message
+        if refusal.code is ErrorCode.RATE_LIMITED:
+            message += f"; retry in {retry_after_s(refusal.wait)} s"
+        return GraphQLError(message, extensions={"code": refusal.code.value})
 
 
 def _is_upgrade(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket"
-
-
-def _limited(message: str, wait: float) -> GraphQLError:
-    retry_after = retry_after_s(wait)
-    return GraphQLError(
-        f"{message}; retry in {retry_after} s",
-        extensions={"code": ErrorCode.RATE_LIMITED.value},
-    )
