@@ -29,6 +29,8 @@ REALIGN_REACH = 100
 NEAR_REACH = 24
 # Times a page re-aligns and re-reads when the list changes again while it is read.
 REALIGN_ATTEMPTS = 3
+# Positions a sorted read takes past its end where they cost no request more (see _free_stop).
+FREE_MARGIN = 3
 # A window read again in steps joins each request to the last by this many jobs: enough to
 # find the join after as many jobs were deleted before it (and `step - STEP_OVERLAP` created).
 STEP_OVERLAP = 8
@@ -145,19 +147,34 @@ class SequenceReads:
     async def _read_ordered(self, start: int, stop: int) -> _Read:
         # One job either side shows whether a run of equal creation times crosses the edge;
         # if one does, read on until it closes, so that the whole run is put in id order.
+        # Past the end a few more jobs are read where they cost no request more.
         assert self.order is not None
         margin = 1
         while True:
             low = max(0, start - margin)
-            result = await self._fetch_coherent(low, stop + margin)
+            high = self._free_stop(low, stop + margin) if margin == 1 else stop + margin
+            result = await self._fetch_coherent(low, high)
             jobs = _ties_by_id(await self._consistent(low, list(result.items)))
-            open_left = low > 0 and len(jobs) > 1 and _same_time(jobs[0], jobs[1])
-            ended = len(jobs) < stop + margin - low
-            open_right = not ended and len(jobs) > 1 and _same_time(jobs[-1], jobs[-2])
+            ended = len(jobs) < high - low
+            # The run at each edge of [start, stop) reaches the end of what was read.
+            first, last = start - low, min(stop, low + len(jobs)) - 1 - low
+            open_left = low > 0 and 0 < first < len(jobs) and _same_time(jobs[0], jobs[first])
+            open_right = (
+                not ended and 0 <= last < len(jobs) - 1 and _same_time(jobs[last], jobs[-1])
+            )
             if not (open_left or open_right) or margin >= REALIGN_REACH:
                 # The margins themselves may hold part of a run: keep only [start, stop).
                 return _Read(start, jobs[start - low : stop - low], result)
             margin *= 4
+
+    def _free_stop(self, low: int, stop: int) -> int:
+        """`stop`, moved on by up to `FREE_MARGIN` positions where the upstream requests the
+        planner makes for [low, stop) stay as many (a run crossing the edge then usually
+        closes within the first read)."""
+        cap = self.adapter.learned_cap
+        wider = stop + FREE_MARGIN
+        planned = len(self.adapter.plan(PageWindow(low, stop), cap))
+        return wider if len(self.adapter.plan(PageWindow(low, wider), cap)) == planned else stop
 
     async def _fetch_coherent(self, start: int, stop: int) -> WindowResult[RawJob]:
         """The window as one snapshot of the list. Jobs created or deleted between the requests
@@ -228,11 +245,11 @@ class SequenceReads:
                 # The next request joins before any run of equal times this one ends in: each
                 # request may order a run differently, so the run is read again whole.
                 kept = _without_open_run(jobs)
-                if len(kept) > had:
-                    position -= len(jobs) - len(kept)
-                    jobs = kept
-                else:
-                    misses += 1  # a run longer than a request: read on through it
+                if len(kept) <= had:
+                    # A run of equal times longer than a request: it cannot be read whole.
+                    raise _changing()
+                position -= len(jobs) - len(kept)
+                jobs = kept
         assert result is not None
         end = start + len(jobs) if ended and len(jobs) < stop - start else None
         # Totals counted at different moments describe no one snapshot: none is kept.
@@ -323,17 +340,16 @@ def _first_repeat(jobs: list[RawJob]) -> RawJob | None:
 
 
 def _coherent(result: WindowResult[RawJob], order: CreatedOrder | None) -> bool:
-    """Whether a window's requests show one state of the list: the same total, no job twice,
-    and (for a sorted list) the order kept across the joins."""
+    """Whether a window's requests show one state of the list: the same total, and the order
+    kept across the joins of a sorted list (no job twice in an unsorted one)."""
     if result.requests <= 1:
         return True
     if result.totals_differ:
         return False
-    ids = {raw.identity() for raw in result.items}
-    if len(ids) != len(result.items):
-        return False
     if order is None:
-        return True
+        return len({raw.identity() for raw in result.items}) == len(result.items)
+    # A sorted list's copies pushed into a later request break its order, unless they tie in
+    # time with what precedes them: those `_consistent` settles, reading their run again whole.
     keys = [time_key(raw.created_at, order) for raw in result.items]
     return all(a <= b for a, b in itertools.pairwise(keys))
 
