@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from graph.app import build_app
@@ -115,6 +115,9 @@ async def _walk(view: int, cap: int | None, size: int, plan: list[Change], backw
     plan=st.lists(changes, min_size=1, max_size=4),
     backward=st.booleans(),
 )
+# Shuffled ties longer than the server cap: a window joined by id inside the run lost jobs.
+@example(view=2, cap=3, size=1, plan=[Change(0, False, 0)], backward=False)
+@example(view=2, cap=3, size=1, plan=[Change(0, False, 0)], backward=True)
 def test_walks_over_changing_capped_shuffled_lists_are_exact_or_say_so(
     view: int, cap: int | None, size: int, plan: list[Change], backward: bool
 ) -> None:
