@@ -77,6 +77,7 @@ class Options:
     label: str = ""
     baseline: Path | None = None
     max_walk_pages: int = 10_000  # per walk; the quick run stops early
+    peers: bool = False  # `--peers`: only the peers run (bench/peers.py)
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Options:
