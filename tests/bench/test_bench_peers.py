@@ -13,11 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.__main__ import parse_options
 from bench.fastupstream import listen, request_key
 from bench.peers import (
     EI_PREFIX,
     PEER_FIELD,
     PEER_FIELDS,
+    PEERS_OUTPUT,
     SEED,
     TAILCALL,
     free_port,
@@ -180,3 +182,12 @@ async def test_tailcall_on_the_written_config_returns_the_simulator_jobs_in_one_
     finally:
         process.terminate()
         await process.wait()
+
+
+def test_peers_flag_selects_the_peers_run_and_its_own_output(tmp_path: Path) -> None:
+    assert parse_options([]).peers is False
+    options = parse_options(["--peers"])
+    assert (options.peers, options.output) == (True, PEERS_OUTPUT)
+    assert parse_options(["--peers", "--output", str(tmp_path / "p.json")]).output == (
+        tmp_path / "p.json"
+    )
