@@ -24,7 +24,7 @@ import orjson
 
 from bench.load import Target
 from bench.procs import PYTHON, Service, pinned, start
-from bench.report import _table
+from bench.report import _figure, _table
 from bench.run import (
     BENCH_DIR,
     CONCURRENCY,
@@ -37,6 +37,7 @@ from bench.run import (
     progress,
     start_gateway,
     use_wrk,
+    warmup_requests,
 )
 from simulators.credentials import EI_API_KEY
 from simulators.edge_impulse import ORGANIZATION_ID
@@ -181,7 +182,7 @@ def render_peers(results: Mapping[str, Any]) -> str:
     rows = results["gateways"]
     ratios = results["ratios_to_tailcall"]
     header = ["gateway", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU vs tailcall"]
-    header += ["req/s vs tailcall", "errors"]
+    header += ["req/s vs tailcall", "upstream/req", "errors"]
     table: list[list[str]] = []
     for name, row in rows.items():
         ratio = ratios.get(name, {})
@@ -195,6 +196,7 @@ def render_peers(results: Mapping[str, Any]) -> str:
                 "-" if cpu is None else f"{cpu:.3f}",
                 "-" if ratio.get("cpu_per_request") is None else f"{ratio['cpu_per_request']}x",
                 "-" if ratio.get("rps") is None else f"{ratio['rps']}x",
+                _figure(row.get("upstream_requests_per_request_under_load")),
                 str(row["errors"]),
             ]
         )
@@ -202,7 +204,7 @@ def render_peers(results: Mapping[str, Any]) -> str:
     latency = [f"{upstream['p50_ms']:.2f}", f"{upstream['p99_ms']:.2f}"]
     errors = str(upstream["errors"])
     rps = f"{upstream['rps']:.0f}"
-    table.append(["upstream alone (fast)", rps, *latency, "-", "-", "-", errors])
+    table.append(["upstream alone (fast)", rps, *latency, "-", "-", "-", "-", errors])
     target = results["target"]
     out = [
         f"Peers (20-job Edge Impulse page, {len(PEER_FIELDS)} fields, concurrency "
@@ -425,13 +427,18 @@ async def run_peers(options: Options, bound: float = 2.0) -> dict[str, Any]:
                             f"{name}: {requests} upstream requests, same jobs: {same}"
                         )
                     target = graphql_target(service.url, query)
+                    await upstream.reset(session)
                     row = await measure_throughput(session, service, target, options, layout)
+                    # A gateway that cached or merged upstream calls under load would show here.
+                    sent = warmup_requests(options) + row["requests"]
+                    fetched = (await upstream.served(session))["count"]
                     gateways[name] = {
                         **row,
                         "version": version,
                         "query": query,
                         "jobs": len(jobs),
                         "upstream_requests_per_page": requests,
+                        "upstream_requests_per_request_under_load": round(fetched / sent, 3),
                         "same_jobs_as_jobgraph": same,
                     }
                     service.stop()

@@ -720,6 +720,11 @@ async def drive(target: Target, options: Options, layout: Layout) -> LoadResult:
     return await run_aiohttp(target, CONCURRENCY, seconds=options.seconds)
 
 
+def warmup_requests(options: Options) -> int:
+    """Requests sent before a throughput run is measured."""
+    return max(200, options.requests // 20)
+
+
 async def measure_throughput(
     session: aiohttp.ClientSession,
     gateway: Service,
@@ -727,7 +732,7 @@ async def measure_throughput(
     options: Options,
     layout: Layout,
 ) -> dict[str, Any]:
-    await run_aiohttp(target, CONCURRENCY, requests=max(200, options.requests // 20))
+    await run_aiohttp(target, CONCURRENCY, requests=warmup_requests(options))
     pids = gateway.serving_pids()
     cpu_before = gateway.cpu_seconds()
     by_process = [cpu_seconds(pid) for pid in pids]

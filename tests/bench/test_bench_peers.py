@@ -116,6 +116,7 @@ def _row(rps: float, cpu: float | None) -> dict[str, Any]:
         "p99_ms": 2.0,
         "errors": 0,
         "gateway_cpu_ms_per_request": cpu,
+        "upstream_requests_per_request_under_load": 1.0,
     }
 
 
@@ -137,7 +138,7 @@ def test_ratios_are_to_tailcall_and_the_target_is_marked() -> None:
         "load_average_at_end": [1.1],
     }
     table = render_peers(results)
-    jobgraph_row = r"^jobgraph\s+1000\s+1\.00\s+2\.00\s+1\.200\s+4\.0x\s+0\.17x\s+0$"
+    jobgraph_row = r"^jobgraph\s+1000\s+1\.00\s+2\.00\s+1\.200\s+4\.0x\s+0\.17x\s+1\s+0$"
     assert re.search(jobgraph_row, table, re.M)
     assert re.search(r"^upstream alone \(fast\)\s+40000\s", table, re.M)
     assert "4.0x (target within 2.0x: MISSED)" in table
