@@ -341,9 +341,8 @@ def start_mesh(port: int, base_url: str, cpus: str | None) -> Service:
     )
     env = {**os.environ, "NODE_ENV": "production"}
     subprocess.run([str(MESH), "build"], cwd=directory, env=env, check=True, capture_output=True)
-    process_env = {**env, "PWD": str(directory)}
     command = pinned([str(MESH), "start", "--dir", str(directory)], cpus)
-    return start("mesh", command, process_env, timeout=60)
+    return start("mesh", command, env, timeout=60)
 
 
 def missing_tools() -> list[str]:
