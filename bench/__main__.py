@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bench.peers import PEERS_OUTPUT, render_peers, run_peers
 from bench.report import render
 from bench.run import Options, run
 
@@ -26,6 +28,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--output", type=Path, help="default: bench/results.json")
     parser.add_argument("--label", default="", help="a name for this run in the output")
     parser.add_argument("--baseline", type=Path, help="an earlier results.json to compare with")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="only the peers run: jobgraph, Tailcall and GraphQL Mesh on one fast upstream "
+        "(needs `npm ci` in bench/; writes bench/peers.json unless --output)",
+    )
     args = parser.parse_args(argv)
     options = Options.quick_mode() if args.quick else Options()
     overrides = {
@@ -37,7 +45,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "output": args.output,
         "label": args.label,
         "baseline": args.baseline,
+        "peers": args.peers or None,
     }
+    if args.peers and args.output is None:
+        overrides["output"] = PEERS_OUTPUT
     return replace(options, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -49,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if options.peers:
+        results = asyncio.run(run_peers(options))
+        options.output.write_text(json.dumps(results, indent=2) + "\n")
+        print(render_peers(results))
+        print(f"\nwritten: {options.output}")
+        return 0
     results = asyncio.run(run(options))
     print(render(results))
     print(f"\nwritten: {options.output}")

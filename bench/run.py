@@ -77,6 +77,7 @@ class Options:
     label: str = ""
     baseline: Path | None = None
     max_walk_pages: int = 10_000  # per walk; the quick run stops early
+    peers: bool = False  # `--peers`: only the peers run (bench/peers.py)
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Options:
@@ -719,6 +720,11 @@ async def drive(target: Target, options: Options, layout: Layout) -> LoadResult:
     return await run_aiohttp(target, CONCURRENCY, seconds=options.seconds)
 
 
+def warmup_requests(options: Options) -> int:
+    """Requests sent before a throughput run is measured."""
+    return max(200, options.requests // 20)
+
+
 async def measure_throughput(
     session: aiohttp.ClientSession,
     gateway: Service,
@@ -726,7 +732,7 @@ async def measure_throughput(
     options: Options,
     layout: Layout,
 ) -> dict[str, Any]:
-    await run_aiohttp(target, CONCURRENCY, requests=max(200, options.requests // 20))
+    await run_aiohttp(target, CONCURRENCY, requests=warmup_requests(options))
     pids = gateway.serving_pids()
     cpu_before = gateway.cpu_seconds()
     by_process = [cpu_seconds(pid) for pid in pids]
