@@ -27,7 +27,6 @@ from graph.errors import coded, with_reported
 from graph.execution import CachedNameConverter, JobgraphExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
-from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
 from graph.logs import RecordOperation
@@ -39,15 +38,13 @@ from graph.provider_types import (
     ModelArtsJob,
     OrangeJob,
     WorkflowJob,
-    to_graphql,
 )
 from graph.ratelimit import RateLimiter, WebSocketLimits
 from graph.scalars import SCALAR_MAP
 from graph.subscriptions import Subscription
-from graph.types import Connection, Job, JobOrder, Node, SourceInfo
+from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
-from resolvers.loaders import JobLoader, JobRef
 from resolvers.native_queries import (
     ModelArtsSortField,
     OrangeJobState,
@@ -60,24 +57,6 @@ from resolvers.providers.base import ListQuery, ProviderAdapter
 
 Ctx = Info[RequestContext, None]
 MAX_NODE_IDS = 100
-
-
-def job_loader(ctx: RequestContext) -> JobLoader:
-    loader = ctx.cache.get(JobLoader)
-    if loader is None:
-        loader = ctx.cache[JobLoader] = JobLoader(ctx.services.adapters, ctx.http)
-    return loader
-
-
-async def load_job(ctx: RequestContext, global_id: str) -> Job | None:
-    """A job by global id, through the operation's DataLoader; access is checked first."""
-    key = decode_global_id(global_id)
-    adapter = ctx.services.adapters.get(key.source) if ctx.principal.may_read(key.source) else None
-    ctx.check_source(key.source)
-    assert adapter is not None
-    project = adapter.check_project(key.project)
-    job = await job_loader(ctx).load(JobRef(key.source, project, key.native_id))
-    return None if job is None else to_graphql(job)
 
 
 @strawberry.type
