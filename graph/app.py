@@ -101,7 +101,6 @@ def build_services(
         client=client,
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
-        environ=environ,
         watch=JobWatch(
             client,
             config.server.scan_ceiling,

@@ -26,17 +26,6 @@ def selected_names(selections: Iterable[Selection]) -> set[str]:
     return names
 
 
-def child_selections(selections: Iterable[Selection], name: str) -> list[Selection]:
-    """The selections under every occurrence of field `name` at this level."""
-    found: list[Selection] = []
-    for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name == name:
-            found.extend(selection.selections)
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            found.extend(child_selections(selection.selections, name))
-    return found
-
-
 def field_names_below(info: Any) -> set[str]:
     """Names of the fields selected directly under the current field, fragments flattened.
 
