@@ -526,6 +526,7 @@ def build_app(
         introspection=server.introspection,
         trusted=persisted.trusted if persisted.only_persisted else None,
         limiter=limiter,
+        fast_path=server.fast_path,
     )
     app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None

@@ -15,6 +15,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
 from strawberry.types.execution import PreExecutionError
@@ -22,9 +23,9 @@ from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
-from graph.documents import CachedDocuments, DocumentCache
+from graph.documents import CachedDocuments, DocumentCache, OperationNameRequired
 from graph.errors import coded, with_reported
-from graph.execution import CachedNameConverter, JobgraphExecutionContext
+from graph.execution import CachedNameConverter, JobgraphExecutionContext, MarkedExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
 from graph.inputs import JobFilter
@@ -278,8 +279,10 @@ def _no_operation(exc: CannotGetOperationTypeError) -> str:
 class JobgraphSchema(strawberry.Schema):
     """Strawberry's schema whose every response error is coded (see graph.errors)."""
 
-    # Set by build_schema for the served extension set; None: every operation the full way.
+    # Set by build_schema for the served extension set: the operations' cost estimates and,
+    # with `fast_path`, the operations it has seen pass run directly; None: neither.
     fast_lane: FastLane | None = None
+    fast_path: bool = True
 
     async def execute(  # type: ignore[override]
         self,
@@ -296,7 +299,7 @@ class JobgraphSchema(strawberry.Schema):
             if allowed_operation_types is None
             else allowed_operation_types
         )
-        lane = self.fast_lane
+        lane = self.fast_lane if self.fast_path else None
         prepared = (
             None if lane is None else lane.prepared(query, operation_name, variable_values, allowed)
         )
@@ -409,11 +412,13 @@ def build_schema(
     subgraph: bool = True,
     trusted: TrustedDocuments | None = None,
     limiter: RateLimiter | None = None,
+    fast_path: bool = True,
 ) -> JobgraphSchema:
     """The schema, with its per-operation extensions: the operation's name recorded for the
     access log, `limits` (if any) enforced, introspection refused unless `introspection`,
     and, given `trusted`, only those documents run; given `limiter`, operations over a
-    WebSocket are charged to the caller's rate limits.
+    WebSocket are charged to the caller's rate limits. `fast_path=False` leaves out every
+    short cut (graph.execution, graph.prepared, graph.documents): Strawberry's general path.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()
@@ -427,18 +432,22 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     # The document cache last: every other extension sees each operation first.
-    extensions.append(partial(CachedDocuments, documents))
+    extensions.append(partial(CachedDocuments, documents) if fast_path else OperationNameRequired)
     schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
     schema = schema_class(
         query=Query,
         subscription=Subscription,
         types=PROVIDER_TYPES,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            name_converter=CachedNameConverter() if fast_path else NameConverter(),
+        ),
         extensions=extensions,
-        execution_context_class=JobgraphExecutionContext,
+        execution_context_class=JobgraphExecutionContext if fast_path else MarkedExecutionContext,
     )
     # Knows what each of the extensions above decides (see graph.prepared).
     schema.fast_lane = FastLane(documents, limits)
+    schema.fast_path = fast_path
     return schema
 
 
