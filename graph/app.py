@@ -100,7 +100,6 @@ def build_services(
         client=client,
         adapters=build_adapters(config.sources),
         cursors=CursorCodec(cursor_key(config, environ)),
-        environ=environ,
         watch=JobWatch(
             client,
             config.server.scan_ceiling,
@@ -512,6 +511,7 @@ def build_app(
         introspection=server.introspection,
         trusted=persisted.trusted if persisted.only_persisted else None,
         limiter=limiter,
+        fast_path=server.fast_path,
     )
     app[SCHEMA] = schema
     graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,6 @@ class Services:
     client: UpstreamClient
     adapters: dict[str, ProviderAdapter]
     cursors: CursorCodec
-    environ: Mapping[str, str]
     watch: JobWatch
     # The state replicas share through Redis ([cache] backend = "redis"), else None.
     shared: RedisUpstreamState | None = None

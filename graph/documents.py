@@ -130,9 +130,33 @@ class DocumentCache:
         return entry if entry is not None and entry.errors == [] else None
 
 
-class CachedDocuments(SchemaExtension):
-    """Parse and validate through a shared `DocumentCache`; list it after extensions that
-    must see every operation first (query limits)."""
+class OperationNameRequired(SchemaExtension):
+    """A document of several operations needs the caller to name one (Strawberry would run
+    the first); list it after extensions that must see every operation first (query limits)."""
+
+    def on_validate(self) -> Iterator[None]:
+        self.require_operation_name()
+        yield
+
+    def require_operation_name(self) -> None:
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            context.pre_execution_errors is None
+            and document is not None
+            # (Strawberry keeps the name the caller gave only under this private attribute.)
+            and context._provided_operation_name is None
+            and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+        ):
+            context.pre_execution_errors = [
+                GraphQLError("Must provide operation name if query contains multiple operations.")
+            ]
+
+
+class CachedDocuments(OperationNameRequired):
+    """Parse and validate through a shared `DocumentCache` (and require an operation name
+    like `OperationNameRequired`); list it after extensions that must see every operation
+    first (query limits)."""
 
     def __init__(self, cache: DocumentCache) -> None:
         self.cache = cache
@@ -146,19 +170,9 @@ class CachedDocuments(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
+        self.require_operation_name()
         context = self.execution_context
         document = context.graphql_document
-        if (
-            context.pre_execution_errors is None
-            and document is not None
-            # (Strawberry keeps the name the caller gave only under this private attribute.)
-            and context._provided_operation_name is None
-            and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
-        ):
-            # Strawberry would run the first operation; the spec asks for an error.
-            context.pre_execution_errors = [
-                GraphQLError("Must provide operation name if query contains multiple operations.")
-            ]
         if (
             context.pre_execution_errors is None
             and document is not None

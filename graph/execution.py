@@ -166,16 +166,24 @@ def _complete_plain(plan: list[tuple[str, _Leaf]], source: Any) -> dict[str, Any
     return results
 
 
-class JobgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Plain scalar and enum fields without a resolve-info object each; an object whose
-    selected fields are all such fields (a job in a page, `pageInfo`) in one tight loop, and a
-    list of such objects (a page's jobs) item after item in one more."""
+class MarkedExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, which marks the request's context as executed (the
+    HTTP status of a response with errors depends on it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # graphql-core builds this only once the operation and its variables passed.
         if isinstance(self.context_value, RequestContext):
             self.context_value.executed = True
+
+
+class JobgraphExecutionContext(MarkedExecutionContext):
+    """Plain scalar and enum fields without a resolve-info object each; an object whose
+    selected fields are all such fields (a job in a page, `pageInfo`) in one tight loop, and a
+    list of such objects (a page's jobs) item after item in one more."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # graphql-core memoizes each object type's grouped field set for the operation, so
         # the 20 jobs of a page share one; its plan is made once (the set is kept alive here).
         self._plans: dict[int, tuple[Any, list[tuple[str, _Leaf]] | None]] = {}

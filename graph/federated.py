@@ -14,9 +14,17 @@ from graph.connections import PAGE_FIELDS, page_cursors, run_once
 from graph.context import RequestContext
 from graph.cursors import binding_of
 from graph.inputs import JobFilter
-from graph.provider_types import to_graphql
 from graph.selection import selected_names
-from graph.types import Connection, Edge, Job, JobOrder, PageCursors, PageInfo, SourceFailure
+from graph.types import (
+    Connection,
+    Edge,
+    Job,
+    JobOrder,
+    PageCursors,
+    PageInfo,
+    SourceFailure,
+    to_graphql,
+)
 from resolvers.config import SourceConfig
 from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.loaders import JobRef, operation_loader

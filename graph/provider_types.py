@@ -6,7 +6,6 @@ builders here only copy fields across, they never fetch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from strawberry.types import Info
 from graph.context import RequestContext
 from graph.ids import JobKey, encode_global_id
 from graph.scalars import Long
-from graph.types import Job
+from graph.types import Job, job_type
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
 from resolvers.errors import JobgraphError
@@ -54,6 +53,7 @@ class EdgeImpulseUser:
     photo: str | None
 
 
+@job_type(Provider.EDGE_IMPULSE)
 @strawberry.federation.type(
     keys=["id"], description="An Edge Impulse job (white-label admin project jobs)."
 )
@@ -108,6 +108,7 @@ class OrangeJobMessage:
     description: str | None
 
 
+@job_type(Provider.ORANGE)
 @strawberry.federation.type(
     keys=["id"], description="An Orange Business Evolution Platform IaaS job."
 )
@@ -181,6 +182,7 @@ class MetafoldAssetsAndParams:
         )
 
 
+@job_type(Provider.METAFOLD)
 @strawberry.federation.type(keys=["id"], description="A Metafold job.")
 class MetafoldJob(Job):
     type: str
@@ -300,6 +302,7 @@ def _steps(steps: Any) -> list[WorkflowStep] | None:
     return None if steps is None else [WorkflowStep.from_payload(s) for s in steps]
 
 
+@job_type(Provider.WORKFLOW)
 @strawberry.federation.type(keys=["id"], description="A guided-workflow job.")
 class WorkflowJob(Job):
     job_id: str
@@ -353,6 +356,7 @@ class WorkflowJob(Job):
 # --- ModelArts ---------------------------------------------------------------------
 
 
+@job_type(Provider.MODELARTS)
 @strawberry.federation.type(keys=["id"], description="A Huawei Cloud ModelArts training job.")
 class ModelArtsJob(Job):
     job_id: Long
@@ -378,17 +382,3 @@ class ModelArtsJob(Job):
             job_desc=p.job_desc,
             version_count=p.version_count,
         )
-
-
-JOB_TYPES: dict[Provider, Callable[[DomainJob], Job]] = {
-    Provider.EDGE_IMPULSE: EdgeImpulseJob.from_job,
-    Provider.ORANGE: OrangeJob.from_job,
-    Provider.METAFOLD: MetafoldJob.from_job,
-    Provider.WORKFLOW: WorkflowJob.from_job,
-    Provider.MODELARTS: ModelArtsJob.from_job,
-}
-
-
-def to_graphql(job: DomainJob) -> Job:
-    """The provider's GraphQL type for a domain job."""
-    return JOB_TYPES[job.provider](job)

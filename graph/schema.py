@@ -15,6 +15,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult, Info
 from strawberry.types.execution import PreExecutionError
@@ -22,12 +23,11 @@ from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
-from graph.documents import CachedDocuments, DocumentCache
+from graph.documents import CachedDocuments, DocumentCache, OperationNameRequired
 from graph.errors import coded, with_reported
-from graph.execution import CachedNameConverter, JobgraphExecutionContext
+from graph.execution import CachedNameConverter, JobgraphExecutionContext, MarkedExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
-from graph.ids import decode_global_id
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
 from graph.logs import RecordOperation
@@ -39,15 +39,13 @@ from graph.provider_types import (
     ModelArtsJob,
     OrangeJob,
     WorkflowJob,
-    to_graphql,
 )
 from graph.ratelimit import RateLimiter, WebSocketLimits
 from graph.scalars import SCALAR_MAP
 from graph.subscriptions import Subscription
-from graph.types import Connection, Job, JobOrder, Node, SourceInfo
+from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
-from resolvers.loaders import JobLoader, JobRef
 from resolvers.native_queries import (
     ModelArtsSortField,
     OrangeJobState,
@@ -60,24 +58,6 @@ from resolvers.providers.base import ListQuery, ProviderAdapter
 
 Ctx = Info[RequestContext, None]
 MAX_NODE_IDS = 100
-
-
-def job_loader(ctx: RequestContext) -> JobLoader:
-    loader = ctx.cache.get(JobLoader)
-    if loader is None:
-        loader = ctx.cache[JobLoader] = JobLoader(ctx.services.adapters, ctx.http)
-    return loader
-
-
-async def load_job(ctx: RequestContext, global_id: str) -> Job | None:
-    """A job by global id, through the operation's DataLoader; access is checked first."""
-    key = decode_global_id(global_id)
-    adapter = ctx.services.adapters.get(key.source) if ctx.principal.may_read(key.source) else None
-    ctx.check_source(key.source)
-    assert adapter is not None
-    project = adapter.check_project(key.project)
-    job = await job_loader(ctx).load(JobRef(key.source, project, key.native_id))
-    return None if job is None else to_graphql(job)
 
 
 @strawberry.type
@@ -299,8 +279,10 @@ def _no_operation(exc: CannotGetOperationTypeError) -> str:
 class JobgraphSchema(strawberry.Schema):
     """Strawberry's schema whose every response error is coded (see graph.errors)."""
 
-    # Set by build_schema for the served extension set; None: every operation the full way.
+    # Set by build_schema for the served extension set: the operations' cost estimates and,
+    # with `fast_path`, the operations it has seen pass run directly; None: neither.
     fast_lane: FastLane | None = None
+    fast_path: bool = True
 
     async def execute(  # type: ignore[override]
         self,
@@ -317,7 +299,7 @@ class JobgraphSchema(strawberry.Schema):
             if allowed_operation_types is None
             else allowed_operation_types
         )
-        lane = self.fast_lane
+        lane = self.fast_lane if self.fast_path else None
         prepared = (
             None if lane is None else lane.prepared(query, operation_name, variable_values, allowed)
         )
@@ -430,11 +412,13 @@ def build_schema(
     subgraph: bool = True,
     trusted: TrustedDocuments | None = None,
     limiter: RateLimiter | None = None,
+    fast_path: bool = True,
 ) -> JobgraphSchema:
     """The schema, with its per-operation extensions: the operation's name recorded for the
     access log, `limits` (if any) enforced, introspection refused unless `introspection`,
     and, given `trusted`, only those documents run; given `limiter`, operations over a
-    WebSocket are charged to the caller's rate limits.
+    WebSocket are charged to the caller's rate limits. `fast_path=False` leaves out every
+    short cut (graph.execution, graph.prepared, graph.documents): Strawberry's general path.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()
@@ -448,18 +432,22 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     # The document cache last: every other extension sees each operation first.
-    extensions.append(partial(CachedDocuments, documents))
+    extensions.append(partial(CachedDocuments, documents) if fast_path else OperationNameRequired)
     schema_class = JobgraphSubgraphSchema if subgraph else JobgraphSchema
     schema = schema_class(
         query=Query,
         subscription=Subscription,
         types=PROVIDER_TYPES,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            name_converter=CachedNameConverter() if fast_path else NameConverter(),
+        ),
         extensions=extensions,
-        execution_context_class=JobgraphExecutionContext,
+        execution_context_class=JobgraphExecutionContext if fast_path else MarkedExecutionContext,
     )
     # Knows what each of the extensions above decides (see graph.prepared).
     schema.fast_lane = FastLane(documents, limits)
+    schema.fast_path = fast_path
     return schema
 
 

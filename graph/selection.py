@@ -26,23 +26,24 @@ def selected_names(selections: Iterable[Selection]) -> set[str]:
     return names
 
 
-def child_selections(selections: Iterable[Selection], name: str) -> list[Selection]:
-    """The selections under every occurrence of field `name` at this level."""
-    found: list[Selection] = []
-    for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name == name:
-            found.extend(selection.selections)
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            found.extend(child_selections(selection.selections, name))
-    return found
-
-
 def field_names_below(info: Any) -> set[str]:
-    """Names of the fields selected directly under the current field, fragments flattened.
+    """Names of the fields selected directly under the current field, fragments flattened
+    (every occurrence of the field merged, as graphql-core merges them).
 
-    The same answer as `selected_names(info.selected_fields[0].selections)`, read from the
-    query's syntax tree without converting the whole subtree (and its arguments) first.
+    On the general path (`[server] fast_path = false`) from Strawberry's public
+    `info.selected_fields`; on the fast path from the query's syntax tree, some ten times
+    quicker, since it does not convert the whole subtree (and its arguments) first.
     """
+    if getattr(info.schema, "fast_path", False):
+        return names_from_syntax(info)
+    names: set[str] = set()
+    for field in info.selected_fields:
+        names |= selected_names(field.selections)
+    return names
+
+
+def names_from_syntax(info: Any) -> set[str]:
+    """`field_names_below`, read from graphql-core's resolve info (private to Strawberry)."""
     raw = info._raw_info
     names: set[str] = set()
     for node in raw.field_nodes:

@@ -15,8 +15,7 @@ from graph.errors import INTERNAL_MESSAGE
 from graph.federated import selected_sources
 from graph.ids import decode_global_id
 from graph.inputs import JobFilter
-from graph.provider_types import to_graphql
-from graph.types import Job
+from graph.types import Job, to_graphql
 from resolvers.domain import JobFilterSpec, JobStatus
 from resolvers.errors import JobgraphError
 from resolvers.watch import JobChange, JobEventKind, JobWatch, SubscriptionLimit, WatchFailure

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import strawberry
 
+from graph.ids import decode_global_id
+from resolvers.domain import Job as DomainJob
 from resolvers.domain import JobStatus, Provider
+from resolvers.loaders import JobRef, operation_loader
 from resolvers.native_queries import ModelArtsSortField, OrangeJobState, SortOrder
 
 if TYPE_CHECKING:
@@ -63,10 +66,41 @@ class Job(Node):
     ) -> Job | None:
         """A federation entity (`Job` or a provider type) by key: the same DataLoader and
         access check as `node`; null when the id is a job of another type."""
-        from graph.schema import load_job  # graph.schema is built on these types
-
         job = await load_job(info.context, id)
         return job if isinstance(job, cls) else None
+
+
+JobTypeT = TypeVar("JobTypeT", bound=type[Job])
+
+# Each provider's GraphQL type, by provider: filled by `job_type` as those types are defined.
+_JOB_TYPES: dict[Provider, Callable[[DomainJob], Job]] = {}
+
+
+def job_type(provider: Provider) -> Callable[[JobTypeT], JobTypeT]:
+    """Registers a provider's GraphQL type (its `from_job`) as the one its jobs become."""
+
+    def register(cls: JobTypeT) -> JobTypeT:
+        _JOB_TYPES[provider] = cls.from_job  # type: ignore[attr-defined]
+        return cls
+
+    return register
+
+
+def to_graphql(job: DomainJob) -> Job:
+    """The provider's GraphQL type for a domain job."""
+    return _JOB_TYPES[job.provider](job)
+
+
+async def load_job(ctx: RequestContext, global_id: str) -> Job | None:
+    """A job by global id, through the operation's DataLoader; access is checked first."""
+    key = decode_global_id(global_id)
+    adapter = ctx.services.adapters.get(key.source) if ctx.principal.may_read(key.source) else None
+    ctx.check_source(key.source)
+    assert adapter is not None
+    project = adapter.check_project(key.project)
+    loader = operation_loader(ctx.cache, ctx.services.adapters, ctx.http)
+    job = await loader.load(JobRef(key.source, project, key.native_id))
+    return None if job is None else to_graphql(job)
 
 
 @strawberry.type

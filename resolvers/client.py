@@ -180,10 +180,6 @@ class UpstreamClient:
                 breaker.on_change = partial(_report_breaker, observer, source.name)
                 observer.breaker_state(source.name, breaker.state.value)
 
-    @property
-    def secrets(self) -> list[str]:
-        return [s for runtime in self.sources.values() for s in runtime.secrets]
-
     def breaker_states(self) -> dict[str, str]:
         """Each source's circuit breaker: "closed", "open" or "half_open"."""
         return {name: runtime.breaker.state.value for name, runtime in self.sources.items()}

@@ -64,6 +64,8 @@ class ServerConfig(_Strict):
     # A JSON manifest of trusted documents; with only_persisted, nothing else runs.
     persisted_documents: str = ""
     only_persisted: bool = False
+    # False: every operation takes Strawberry's general execution path, no short cuts.
+    fast_path: bool = True
 
     @model_validator(mode="after")
     def _only_persisted_needs_documents(self) -> ServerConfig:

@@ -170,10 +170,6 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return self._state
 
-    @property
-    def consecutive_failures(self) -> int:
-        return self._failures
-
     def cooldown_left(self) -> float:
         if self._state is not BreakerState.OPEN:
             return 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -10,8 +11,22 @@ from aiohttp import web_app
 from aiohttp.test_utils import TestClient, TestServer
 
 from graph.app import build_app
-from resolvers.config import Config, parse_config
+from resolvers.config import Config, ServerConfig, parse_config
 from simulators import SimulatorSuite
+
+# JOBGRAPH_TEST_FAST_PATH=0 runs the whole suite with `[server] fast_path = false` wherever a
+# test leaves it unset, so the general path is shown to answer exactly as the fast path does.
+FAST_PATH_ENV = "JOBGRAPH_TEST_FAST_PATH"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(FAST_PATH_ENV, "1") == "0":
+        # Every config built in this process (tests build theirs without env overrides)...
+        ServerConfig.model_fields["fast_path"].default = False
+        ServerConfig.model_rebuild(force=True)
+        Config.model_rebuild(force=True)
+        # ...and every `jobgraph serve` a test starts with this environment.
+        os.environ["JOBGRAPH_SERVER__FAST_PATH"] = "false"
 
 
 class Gateway:

@@ -10,6 +10,7 @@ import pytest
 from strawberry.types.graphql import OperationType
 
 from graph.app import SCHEMA
+from graph.execution import MarkedExecutionContext
 from graph.prepared import FastLane
 from tests.conftest import Gateway
 
@@ -55,7 +56,8 @@ async def post_named(
 
 @pytest.fixture
 def gateway_settings() -> dict[str, Any]:
-    return {"server": {"max_cost": 200}}
+    # Set here: these tests are about the fast path, also when the suite runs without it.
+    return {"server": {"max_cost": 200, "fast_path": True}}
 
 
 @pytest.mark.parametrize(
@@ -121,10 +123,43 @@ async def test_each_operation_of_a_document_is_remembered_by_its_name(gateway: G
     assert not prepared(gateway, TWO_OPERATIONS)
 
 
+class TestWithTheFastPathOff:
+    """`[server] fast_path = false`: every operation the general way, answered the same."""
+
+    @pytest.fixture
+    def gateway_settings(self) -> dict[str, Any]:
+        return {"server": {"max_cost": 200, "fast_path": False}}
+
+    async def test_a_repeated_operation_never_takes_the_fast_lane(self, gateway: Gateway) -> None:
+        first = await gateway.post(PAGE, {"n": 5})
+        assert len(first["data"]["edgeImpulseJobs"]["nodes"]) == 5
+        assert await gateway.post(PAGE, {"n": 5}) == first
+        assert not prepared(gateway, PAGE, {"n": 5})
+
+    async def test_strawberrys_own_execution_context_runs_each_operation(
+        self, gateway: Gateway
+    ) -> None:
+        schema = gateway.client.app[SCHEMA]
+        assert schema.execution_context_class is MarkedExecutionContext
+        assert await gateway.data("{ workflowJobs(first: 2) { nodes { id } } }")
+
+    async def test_a_document_of_two_operations_still_needs_a_name(self, gateway: Gateway) -> None:
+        status, body = await post_named(gateway, TWO_OPERATIONS, None)
+        assert (status, body["data"]) == (200, None)
+        assert body["errors"][0]["message"] == (
+            "Must provide operation name if query contains multiple operations."
+        )
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+    async def test_the_cost_limit_still_refuses_an_expensive_page(self, gateway: Gateway) -> None:
+        over_limit = await gateway.post(PAGE, {"n": 100})
+        assert [e["extensions"]["code"] for e in over_limit["errors"]] == ["QUERY_TOO_COMPLEX"]
+
+
 class TestWithoutIntrospection:
     @pytest.fixture
     def gateway_settings(self) -> dict[str, Any]:
-        return {"server": {"introspection": False}}
+        return {"server": {"introspection": False, "fast_path": True}}
 
     async def test_introspection_is_refused_every_time(self, gateway: Gateway) -> None:
         query = "{ __schema { queryType { name } } }"
@@ -140,13 +175,14 @@ class TestWithTokens:
     @pytest.fixture
     def gateway_settings(self) -> dict[str, Any]:
         return {
+            "server": {"fast_path": True},
             "auth": {
                 "mode": "token",
                 "tokens": [
                     {"name": "all", "token_env": "TOKEN_ALL"},
                     {"name": "wf-only", "token_env": "TOKEN_WF", "sources": ["wf"]},
                 ],
-            }
+            },
         }
 
     @pytest.fixture

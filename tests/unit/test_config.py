@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,19 @@ def test_toml_file_loads_with_defaults(tmp_path: Path) -> None:
 def test_env_var_overrides_a_server_setting() -> None:
     config = parse_config({"sources": [EI]}, environ={"JOBGRAPH_SERVER__MAX_PAGE_SIZE": "25"})
     assert config.server.max_page_size == 25
+
+
+@pytest.mark.skipif(
+    os.environ.get("JOBGRAPH_TEST_FAST_PATH") == "0", reason="the suite runs with it off"
+)
+def test_the_fast_path_is_on_by_default() -> None:
+    assert parse_config({"sources": [EI]}, environ={}).server.fast_path is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("true", True)])
+def test_the_fast_path_switch_is_set_by_env_var(value: str, expected: bool) -> None:
+    config = parse_config({"sources": [EI]}, environ={"JOBGRAPH_SERVER__FAST_PATH": value})
+    assert config.server.fast_path is expected
 
 
 def test_env_var_overrides_a_source_setting_by_name() -> None:
