@@ -382,8 +382,21 @@ class JobgraphView(GraphQLView):
             )
         except InvalidOperationTypeError as exc:
             if exc.operation_type is OperationType.SUBSCRIPTION and request.method == "POST":
-                return error_response(
-                    400, SUBSCRIPTION_TRANSPORTS, ErrorCode.BAD_USER_INPUT, media_type=media_type
+                if media_type == GRAPHQL_RESPONSE_JSON:
+                    return error_response(
+                        400,
+                        SUBSCRIPTION_TRANSPORTS,
+                        ErrorCode.BAD_USER_INPUT,
+                        media_type=media_type,
+                    )
+                # application/json: a request error is a 200 with `data: null`, as for others.
+                code = {"code": ErrorCode.BAD_USER_INPUT.value}
+                refusal = {
+                    "data": None,
+                    "errors": [{"message": SUBSCRIPTION_TRANSPORTS, "extensions": code}],
+                }
+                return web.Response(
+                    body=orjson.dumps(refusal), content_type=media_type, charset="utf-8"
                 )
             return error_response(
                 405,

@@ -462,11 +462,24 @@ async def test_the_graphql_ws_client_with_a_scoped_token_is_refused_a_forbidden_
     assert codes == ["FORBIDDEN"], refused
 
 
-async def test_a_subscription_over_a_plain_post_is_a_coded_refusal(service: Service) -> None:
-    reply = await service.graphql("subscription { jobEvents { kind } }")
-    assert reply.status == 400, reply.body
-    assert reply.codes == ["BAD_USER_INPUT"]
-    assert "WebSocket" in reply.body["errors"][0]["message"]
+@pytest.mark.parametrize(
+    ("accept", "status"), [("application/graphql-response+json", 400), ("application/json", 200)]
+)
+async def test_a_subscription_over_a_plain_post_is_a_coded_refusal(
+    service: Service, accept: str, status: int
+) -> None:
+    # A request error: 400 without data where the client reads the new media type, a 200
+    # with `data: null` for application/json (GraphQL over HTTP).
+    response = await service.http.post(
+        service.graphql_url,
+        json={"query": "subscription { jobEvents { kind } }"},
+        headers={"Accept": accept, "Authorization": f"Bearer {DASHBOARD_TOKEN}"},
+    )
+    body = await response.json(content_type=None)
+    assert response.status == status, body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "WebSocket" in body["errors"][0]["message"]
+    assert ("data" in body) == (status == 200)
 
 
 async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
