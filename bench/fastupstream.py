@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from bench.simserver import run_until_interrupted
 
 _HEAD_END = b"\r\n\r\n"
 _API_KEY = b"x-api-key:"
@@ -169,14 +170,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--origin", required=True, help="the simulators' root URL")
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.origin))
+    run_until_interrupted(serve(args.host, args.port, args.origin))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 from simulators.serve import serve_simulators
 from simulators.suite import DEFAULT_SEED
@@ -17,6 +19,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
+    run_until_interrupted(serve_simulators(args.host, args.port, args.seed))
+
+
+def run_until_interrupted(server: Coroutine[Any, Any, None]) -> None:
+    """Run a bench server process's main coroutine (on uvloop where installed) until ^C."""
     try:
         import uvloop
 
@@ -24,7 +31,7 @@ def main() -> None:
     except ImportError:
         pass
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_simulators(args.host, args.port, args.seed))
+        asyncio.run(server)
 
 
 if __name__ == "__main__":
