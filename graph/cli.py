@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ log = logging.getLogger("jobgraph")
 GC_THRESHOLDS = (10_000, 10, 10)
 # The demo's sources poll this often for subscriptions: its jobs change every few seconds.
 DEMO_POLL_INTERVAL_S = 2.0
+_DEMO_ADDRESS_ENV = frozenset({"JOBGRAPH_SERVER__HOST", "JOBGRAPH_SERVER__PORT"})
 
 
 def _use_uvloop() -> None:
@@ -54,7 +56,10 @@ def demo_app(
     sources = [
         {**source, "poll_interval_s": DEMO_POLL_INTERVAL_S} for source in suite.demo_sources(root)
     ]
-    config = parse_config({"server": {"host": host, "port": port}, "sources": sources}, environ={})
+    # `JOBGRAPH_<SECTION>__<KEY>` overrides apply as in `serve`, but not to where it listens:
+    # the demo's sources point back at the host and port given on the command line.
+    environ = {k: v for k, v in os.environ.items() if k not in _DEMO_ADDRESS_ENV}
+    config = parse_config({"server": {"host": host, "port": port}, "sources": sources}, environ)
 
     def setup(app: web.Application) -> None:
         suite.mount(app)

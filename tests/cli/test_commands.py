@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -83,6 +84,26 @@ def test_demo_serves_graphql_over_its_own_simulators() -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/graphql" in output
+
+
+def test_demo_applies_env_overrides_but_listens_where_it_was_told() -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "JOBGRAPH_SERVER__MAX_PAGE_SIZE": "3",
+        # Ignored: the demo's sources point back at the port on its command line.
+        "JOBGRAPH_SERVER__PORT": str(free_port()),
+    }
+    with running("demo", "--port", str(port), env=env):
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        url = f"http://127.0.0.1:{port}/graphql"
+        within = graphql(url, "{ workflowJobs(first: 3) { nodes { nativeId } } }")
+        beyond = graphql(url, "{ workflowJobs(first: 4) { nodes { nativeId } } }")
+    assert "errors" not in within
+    assert len(within["data"]["workflowJobs"]["nodes"]) == 3  # type: ignore[index]
+    [error] = beyond["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "3" in error["message"]
 
 
 def test_simulate_prints_base_urls_and_credentials() -> None:
