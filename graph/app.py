@@ -195,6 +195,12 @@ class JobgraphView(GraphQLView):
         self.persisted = persisted if persisted is not None else PersistedQueries()
         self.limiter = limiter
 
+    async def reject_websocket(self, request: web.Request) -> web.Response:
+        """A handshake from a page of an origin `server.cors_origins` does not list: a coded
+        403 (Strawberry's is plain text), before anything else runs."""
+        origin = request.headers.get("Origin", "")[:100]
+        return error_response(403, f"origin {origin!r} is not allowed", ErrorCode.FORBIDDEN)
+
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = response_media_type(request.headers.get("Accept"))
         try:
@@ -538,6 +544,9 @@ def build_app(
         graphql_ide="graphiql" if graphiql is not None else None,
         # Counted by graph.subscriptions instead, with a coded error (Strawberry's has none).
         max_subscriptions_per_connection=None,
+        # A WebSocket is outside CORS: a page of another origin may open one only if that
+        # origin may read answers over HTTP (pages of the gateway's own host always may).
+        allowed_origins=server.cors_origins,
         # graphql-transport-ws (and the legacy graphql-ws) on the upgrade; GraphQL over SSE
         # (graphql-sse's distinct-connections mode) for a POST that accepts text/event-stream.
         subscription_protocols=(

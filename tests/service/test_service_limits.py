@@ -220,6 +220,48 @@ class TestCors:
         )
         assert "Access-Control-Allow-Origin" not in other.headers
 
+    @pytest.mark.parametrize(
+        "origin",
+        [
+            None,  # a client outside a browser
+            "https://dash.example.com",  # listed in cors_origins
+            "same-host",  # a page of the gateway's own host (GraphiQL)
+        ],
+    )
+    async def test_a_websocket_opens_for_no_origin_its_own_host_or_an_allowed_origin(
+        self, service: Service, origin: str | None
+    ) -> None:
+        host = service.url.removeprefix("http://")
+        headers = (
+            {} if origin is None else {"Origin": origin.replace("same-host", f"http://{host}")}
+        )
+        async with service.http.ws_connect(
+            service.graphql_url, protocols=["graphql-transport-ws"], headers=headers
+        ) as ws:
+            auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            await ws.send_json({"type": "connection_init", "payload": auth})
+            assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+
+    async def test_a_websocket_from_another_origin_is_refused_before_it_opens(
+        self, service: Service
+    ) -> None:
+        # Outside CORS, a page of any origin could open a socket and read what it answers.
+        reply = await service.request(
+            "GET",
+            "/graphql",
+            headers={
+                "Origin": "https://evil.example",
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Protocol": "graphql-transport-ws",
+            },
+        )
+        assert reply.status == 403
+        assert reply.codes == ["FORBIDDEN"]
+        assert "evil.example" in reply.body["errors"][0]["message"]
+
     async def test_an_unauthenticated_answer_is_still_readable_by_an_allowed_origin(
         self, service: Service
     ) -> None:
