@@ -16,48 +16,23 @@ from __future__ import annotations
 import asyncio
 from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from resolvers.client import UpstreamSession
 from resolvers.connection import NEAR_REACH, REALIGN_REACH
-from resolvers.domain import CreatedOrder, Job, epoch_micros, micros_key, time_key
+from resolvers.domain import Job, epoch_micros, micros_key, time_key
 from resolvers.errors import BadUserInput, JobgraphError, QueryTooComplex, StaleCursor
-from resolvers.merge.keys import ABOVE_ALL as _ABOVE_ALL
-from resolvers.merge.keys import BELOW_ALL as _BELOW_ALL
-from resolvers.merge.keys import END, CutKey, MergeKey, merge_key
+from resolvers.merge.cut import Cut, Scan, ScanRules, cut_scans, scan_stream
+from resolvers.merge.direction import BACKWARD, FORWARD, Direction
+from resolvers.merge.keys import ABOVE_ALL, BELOW_ALL, END, CutKey, MergeKey
 from resolvers.merge.marks import Boundary, EdgeMark, Mark, OffsetMark
-from resolvers.merge.plan import MergePlan, Stream, StreamFailure, spec_is_local_free
+from resolvers.merge.plan import MergePlan, Stream, StreamFailure
 from resolvers.merge.reader import StreamReader
 from resolvers.providers.base import RawJob
 from resolvers.relay import CursorWindow, PageFlags, page_flags, returned_range, window_reach
 
 T = TypeVar("T")
-
-# A locally filtered stream is scanned in at most this many chunks per page ...
-SCAN_CHUNKS = 5
-# ... of at least this many jobs each.
-MIN_CHUNK = 50
-
-
-@dataclass(slots=True)
-class _Scan:
-    """What one stream showed for one page: jobs with ascending keys at positions
-    [low, low + len(keys)), which of them match, and whether the scan saw all it could."""
-
-    low: int
-    keys: list[MergeKey] = field(default_factory=list)
-    jobs: list[RawJob] = field(default_factory=list)
-    matched: list[int] = field(default_factory=list)
-    # Nothing further in the scan's direction can match (its end, a bound, or a date limit).
-    complete: bool = False
-    # The scan reached the sequence's true end (forward): past its last key the stream is
-    # finished, and a cursor records that as END so later pages need not ask it again.
-    at_end: bool = False
-
-    def forward_position(self, taken: int) -> int:
-        """The stream position after `taken` of the scanned jobs (END once all are past)."""
-        return END if self.at_end and taken == len(self.keys) else self.low + taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +68,6 @@ class MergeArgs:
     before: Mark | None = None
 
 
-@dataclass(slots=True)
-class _Cut:
-    """One directional merge: the jobs emitted (in scan direction) and where it stopped."""
-
-    emitted: list[tuple[MergeKey, RawJob]]
-    scans: dict[int, _Scan]
-    # Forward: the cut after the page; backward: the cut before it.
-    boundary: tuple[int, ...]
-    # Stopped at a stream's scan horizon with fewer than k jobs.
-    short: bool
-    # Matching jobs lie, or may lie, beyond the cut in the scan's direction.
-    more: bool
-    # A matching job is known to lie beyond the cut.
-    unemitted: bool
-    failures: list[StreamFailure]
-    # The key the cut lies beside (after it forward, before it backward), where it is a job's.
-    limit: MergeKey | None = None
-
-
 def _flagged(page: MergedPage, flags: PageFlags) -> MergedPage:
     return replace(page, has_previous=flags.has_previous, has_next=flags.has_next)
 
@@ -131,6 +87,7 @@ class JobMerge:
         self.plan = plan
         self.order = plan.order
         self.spec = plan.spec
+        self.rules = ScanRules(plan.order, plan.spec)
         self.scan_ceiling = scan_ceiling
         self.max_page_size = max_page_size
         self.readers = [self._reader(stream, http, cache) for stream in plan.streams]
@@ -153,7 +110,7 @@ class JobMerge:
 
     @property
     def local_filter_free(self) -> bool:
-        return spec_is_local_free(self.spec)
+        return self.rules.local_filter_free
 
     # --- the page --------------------------------------------------------------------------
 
@@ -182,12 +139,12 @@ class JobMerge:
         ):
             raise BadUserInput("`before` must come after `after`")
         if k is not None:
-            page = await self._backward_page(after, before, k)
+            page = await self._directed_page(BACKWARD, after, before, k)
             window = CursorWindow(
                 len(page.edges), more=page.has_previous, edges_from_before=page.has_next
             )
             return _flagged(page, page_flags(None, k, window))
-        page = await self._forward_page(after, before, reach)
+        page = await self._directed_page(FORWARD, after, before, reach)
         window = CursorWindow(
             len(page.edges), more=page.has_next, edges_before_after=page.has_previous
         )
@@ -207,88 +164,89 @@ class JobMerge:
             )
         return _flagged(page, page_flags(first, args.last, window))
 
-    async def _forward_page(
-        self, after: Boundary | None, before: Boundary | None, k: int
+    async def _directed_page(
+        self, direction: Direction, after: Boundary | None, before: Boundary | None, k: int
     ) -> MergedPage:
-        start = after or Boundary(self._zeros())
-        stop = None if before is None else before.positions
-        cut = await self._merge_forward(start.positions, stop, k)
-        edges = [self._edge(key, raw.job(), start.positions, cut) for key, raw in cut.emitted]
-        end_mark: Mark | None = edges[-1].mark if edges else None
-        if cut.short:
-            end_mark = Boundary(
+        """The k matching jobs nearest the page's origin (`after` forward, `before`
+        backward), up to its other cursor."""
+        # (start side, end side) read back as (behind, ahead): the same swap.
+        near, far = direction.before_after(after, before)
+        origin, down, failures = await self._origin(direction, near)
+        bound = None if far is None else far.positions
+        cut = await self._merge(direction, origin.positions, bound, k, skip=down)
+        cut.failures[:0] = failures
+        origin_behind = direction.behind(origin.matches_before, origin.matches_after)
+        scanned = [self._edge(key, raw.job(), origin.positions, cut) for key, raw in cut.emitted]
+        edges = direction.in_scan_order(scanned)
+        # The cut beyond the page: a page's start where it was merged backward, a short
+        # page's outer cursor in either direction.
+        beyond: Boundary | None = None
+        if cut.short or not direction.forward:
+            behind = bool(edges) or origin_behind
+            matches_before, matches_after = direction.before_after(behind, cut.unemitted)
+            beyond = Boundary(
                 cut.boundary,
-                matches_before=bool(edges) or start.matches_before,
-                matches_after=cut.unemitted,
-                key=self._cut_key(cut, after=True) or start.key,
+                matches_before=matches_before,
+                matches_after=matches_after,
+                key=self._beyond_key(direction, cut, origin, far),
                 held=self._held(cut),
             )
+        near_mark: Mark | None = scanned[0].mark if scanned else None
+        far_mark: Mark | None = beyond if cut.short else scanned[-1].mark if scanned else None
+        start_mark, end_mark = direction.before_after(near_mark, far_mark)
+        has_previous, has_next = direction.before_after(origin_behind, cut.more)
+        start = origin if direction.forward else beyond
+        assert start is not None
         return MergedPage(
             edges=edges,
-            has_next=cut.more,
-            has_previous=start.matches_before,
+            has_next=has_next,
+            has_previous=has_previous,
             start=start,
-            start_mark=edges[0].mark if edges else None,
+            start_mark=start_mark,
             end_mark=end_mark,
             failures=cut.failures,
         )
 
-    async def _backward_page(
-        self, after: Boundary | None, before: Boundary | None, k: int
-    ) -> MergedPage:
+    async def _origin(
+        self, direction: Direction, mark: Boundary | None
+    ) -> tuple[Boundary, frozenset[int], list[StreamFailure]]:
+        """Where a page's merge starts, the streams it cannot read, and their failures: its
+        cursor, or else the list's start forward and every stream's end backward."""
         failures: list[StreamFailure] = []
-        if before is None:
-            lengths = await self._gather(
-                [(s, self.readers[s.index].length()) for s in self.streams], failures
-            )
-            # A source whose length is unknown keeps "its end" for the next page to retry.
-            end = Boundary(tuple(END if n is None else n for _, n in lengths))
-            down = frozenset(s.index for s, n in lengths if n is None)
-        else:
-            end, down = before, frozenset()
-        low = None if after is None else after.positions
-        cut = await self._merge_backward(end.positions, low, k, skip=down)
-        cut.failures[:0] = failures
-        edges = [
-            self._edge(key, raw.job(), end.positions, cut) for key, raw in reversed(cut.emitted)
-        ]
-        start = Boundary(
-            cut.boundary,
-            matches_before=cut.unemitted,
-            matches_after=bool(edges) or end.matches_after,
-            key=self._start_key(cut, after, end),
-            held=self._held(cut),
+        if mark is not None:
+            return mark, frozenset(), failures
+        if direction.forward:
+            return Boundary(self._zeros()), frozenset(), failures
+        lengths = await self._gather(
+            [(s, self.readers[s.index].length()) for s in self.streams], failures
         )
-        start_mark: Mark | None = edges[0].mark if edges else None
-        if cut.short:
-            start_mark = start
-        return MergedPage(
-            edges=edges,
-            has_next=end.matches_after,
-            has_previous=cut.more,
-            start=start,
-            start_mark=start_mark,
-            end_mark=edges[-1].mark if edges else None,
-            failures=cut.failures,
-        )
+        # A source whose length is unknown keeps "its end" for the next page to retry.
+        end = Boundary(tuple(END if n is None else n for _, n in lengths))
+        return end, frozenset(s.index for s, n in lengths if n is None), failures
 
-    def _held(self, cut: _Cut) -> tuple[int, ...]:
+    def _held(self, cut: Cut) -> tuple[int, ...]:
         """The streams a cut did not read (failed ones), which keep their positions."""
         return tuple(s.index for s in self.streams if s.index not in cut.scans)
 
-    def _start_key(self, cut: _Cut, after: Boundary | None, end: Boundary) -> CutKey | None:
-        """The cut key of a backward page's start."""
+    def _beyond_key(
+        self, direction: Direction, cut: Cut, origin: Boundary, far: Boundary | None
+    ) -> CutKey | None:
+        """The cut key of the cut beyond a page."""
         if cut.limit is None:
-            # Every stream was scanned down to the window's start.
-            return None if after is None else after.key
-        if cut.limit == _ABOVE_ALL:
-            return end.key
-        return self._cut_key(cut, after=False)
+            # Every stream was scanned to the page's other cursor (or the list's far end).
+            return None if far is None else far.key
+        if cut.limit == direction.origin_key:
+            return origin.key
+        key = self._cut_key(cut, after=direction.forward)
+        if key is None and direction.forward:
+            # A forward page's end whose job has no readable id keeps its start's key.
+            return origin.key
+        return key
 
-    def _cut_key(self, cut: _Cut, *, after: bool) -> CutKey | None:
+    def _cut_key(self, cut: Cut, *, after: bool) -> CutKey | None:
         """The cut key of a cut that lies beside a scanned job (None where it does not)."""
         limit = cut.limit
-        if limit is None or limit in (_BELOW_ALL, _ABOVE_ALL) or limit[2] not in cut.scans:
+        if limit is None or limit in (BELOW_ALL, ABOVE_ALL) or limit[2] not in cut.scans:
             return None
         scan = cut.scans[limit[2]]
         raw = scan.jobs[limit[3] - scan.low]
@@ -299,7 +257,7 @@ class JobMerge:
         return CutKey(limit[2], epoch_micros(raw.created_at), native_id, after)
 
     @staticmethod
-    def _edge(key: MergeKey, job: Job, origin: tuple[int, ...], cut: _Cut) -> MergedEdge:
+    def _edge(key: MergeKey, job: Job, origin: tuple[int, ...], cut: Cut) -> MergedEdge:
         """The edge of an emitted job: every scanned stream cut just after its key."""
         positions = list(origin)
         last = False
@@ -316,119 +274,42 @@ class JobMerge:
         mark = EdgeMark(key[2], tuple(positions), last, job.native_id, created_us, held)
         return MergedEdge(job, mark)
 
-    # --- directional merges ------------------------------------------------------------------
+    # --- the directional merge ---------------------------------------------------------------
 
-    async def _merge_forward(
-        self, low: tuple[int, ...], high: tuple[int, ...] | None, k: int
-    ) -> _Cut:
-        """The k smallest matching keys at or after `low` (and before `high`)."""
-        failures: list[StreamFailure] = []
-        calls = [
-            (s, self._scan_forward(s, low[s.index], None if high is None else high[s.index], k + 1))
-            for s in self.streams
-        ]
-        scans = self._scans(await self._gather(calls, failures))
-        while True:
-            cut = self._cut_forward(scans, low, k, failures)
-            if self._build(cut, scans, failures):
-                return cut
-
-    def _cut_forward(
+    async def _merge(
         self,
-        scans: dict[int, _Scan],
-        low: tuple[int, ...],
-        k: int,
-        failures: list[StreamFailure],
-    ) -> _Cut:
-        candidates = sorted(
-            (scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched
-        )
-        # A stream that may still hold matches: nothing past its last scanned key is safe.
-        horizons = [scan.keys[-1] for scan in scans.values() if not scan.complete]
-        horizon = min(horizons) if horizons else None
-        emitted = [c for c in candidates if horizon is None or c[0] <= horizon][:k]
-        limit: MergeKey | None
-        if k == 0:
-            limit, short = _BELOW_ALL, False
-        elif len(emitted) == k:
-            limit, short = emitted[-1][0], False
-        else:
-            limit, short = horizon, horizon is not None
-        boundary = list(low)
-        for index, scan in scans.items():
-            taken = len(scan.keys) if limit is None else bisect_right(scan.keys, limit)
-            boundary[index] = scan.forward_position(taken)
-        unemitted = len(candidates) > len(emitted)
-        return _Cut(
-            emitted=emitted,
-            scans=scans,
-            boundary=tuple(boundary),
-            short=short,
-            more=unemitted or bool(horizons),
-            unemitted=unemitted,
-            failures=failures,
-            limit=limit,
-        )
-
-    async def _merge_backward(
-        self,
-        high: tuple[int, ...],
-        low: tuple[int, ...] | None,
+        direction: Direction,
+        origin: tuple[int, ...],
+        bound: tuple[int, ...] | None,
         k: int,
         *,
         skip: frozenset[int] = frozenset(),
-    ) -> _Cut:
-        """The k largest matching keys before `high` (and at or after `low`)."""
+    ) -> Cut:
+        """The k matching keys nearest `origin` in `direction` (and short of `bound`)."""
         failures: list[StreamFailure] = []
         calls = [
-            (s, self._scan_backward(s, high[s.index], 0 if low is None else low[s.index], k + 1))
+            (
+                s,
+                scan_stream(
+                    self.readers[s.index],
+                    self.rules,
+                    direction,
+                    origin[s.index],
+                    None if bound is None else bound[s.index],
+                    k + 1,
+                ),
+            )
             for s in self.streams
             if s.index not in skip
         ]
-        scans = self._scans(await self._gather(calls, failures))
+        outcomes = await self._gather(calls, failures)
+        scans = {stream.index: scan for stream, scan in outcomes if scan is not None}
         while True:
-            cut = self._cut_backward(scans, high, k, failures)
+            cut = cut_scans(direction, scans, origin, k, failures)
             if self._build(cut, scans, failures):
                 return cut
 
-    def _cut_backward(
-        self,
-        scans: dict[int, _Scan],
-        high: tuple[int, ...],
-        k: int,
-        failures: list[StreamFailure],
-    ) -> _Cut:
-        candidates = sorted(
-            ((scan.keys[m], scan.jobs[m]) for scan in scans.values() for m in scan.matched),
-            reverse=True,
-        )
-        horizons = [scan.keys[0] for scan in scans.values() if not scan.complete]
-        horizon = max(horizons) if horizons else None
-        emitted = [c for c in candidates if horizon is None or c[0] >= horizon][:k]
-        limit: MergeKey | None
-        if k == 0:
-            limit, short = _ABOVE_ALL, False
-        elif len(emitted) == k:
-            limit, short = emitted[-1][0], False
-        else:
-            limit, short = horizon, horizon is not None
-        boundary = list(high)
-        for index, scan in scans.items():
-            kept = 0 if limit is None else bisect_left(scan.keys, limit)
-            boundary[index] = scan.low + kept
-        unemitted = len(candidates) > len(emitted)
-        return _Cut(
-            emitted=emitted,
-            scans=scans,
-            boundary=tuple(boundary),
-            short=short,
-            more=unemitted or bool(horizons),
-            unemitted=unemitted,
-            failures=failures,
-            limit=limit,
-        )
-
-    def _build(self, cut: _Cut, scans: dict[int, _Scan], failures: list[StreamFailure]) -> bool:
+    def _build(self, cut: Cut, scans: dict[int, Scan], failures: list[StreamFailure]) -> bool:
         """Build the cut's emitted jobs (only they are ever built where no filter needs the
         rest). A job whose payload does not parse fails its stream: False, with the stream left
         out of `scans`, so the caller cuts again without it."""
@@ -441,118 +322,6 @@ class JobMerge:
                 del scans[stream.index]
                 return False
         return True
-
-    @staticmethod
-    def _scans(outcomes: list[tuple[Stream, _Scan | None]]) -> dict[int, _Scan]:
-        return {stream.index: scan for stream, scan in outcomes if scan is not None}
-
-    def _chunking(self, reader: StreamReader, want: int) -> tuple[int, int | None]:
-        """(chunk size, most chunks per page) for scanning a stream for `want` matches."""
-        if reader.in_memory:
-            # Reads cost no requests, only the jobs they build: build no more than needed.
-            return (want if self.local_filter_free else max(want, MIN_CHUNK)), None
-        if self.local_filter_free or reader.stream.pushdown.exact:
-            # Every job the upstream returns matches: one window of `want` jobs is all a page needs.
-            return want, None
-        return max(want, MIN_CHUNK), SCAN_CHUNKS
-
-    async def _scan_forward(self, stream: Stream, start: int, stop: int | None, want: int) -> _Scan:
-        """Jobs from `start` on (before `stop`) until `want` match, the end, or the budget."""
-        reader = self.readers[stream.index]
-        if start >= END:
-            # Finished on an earlier page: nothing after it, and no request to learn that.
-            return _Scan(low=END, complete=True, at_end=True)
-        chunk, most = self._chunking(reader, want)
-        scan = _Scan(low=start)
-        position = start
-        chunks = 0
-        while most is None or chunks < most:
-            if stop is not None and position >= stop:
-                scan.complete = True
-                return scan
-            window_stop = position + chunk if stop is None else min(stop, position + chunk)
-            jobs = await reader.read(position, window_stop)
-            chunks += 1
-            for job in jobs:
-                if self._beyond(job, toward_end=True):
-                    scan.complete = True
-                    return scan
-                scan.keys.append(merge_key(job, self.order, stream.index, position))
-                scan.jobs.append(job)
-                position += 1
-                if self._matches(job):
-                    scan.matched.append(len(scan.keys) - 1)
-                    if len(scan.matched) >= want:
-                        return scan
-            if position < window_stop:
-                scan.complete = scan.at_end = True
-                return scan
-        return scan
-
-    async def _scan_backward(self, stream: Stream, start: int, stop: int, want: int) -> _Scan:
-        """Jobs before `start` (down to `stop`) until `want` match, the start, or the budget."""
-        reader = self.readers[stream.index]
-        if start >= END:
-            start = await reader.length()
-        chunk, most = self._chunking(reader, want)
-        # Collected newest position first, reversed into ascending order at the end.
-        keys: list[MergeKey] = []
-        jobs: list[RawJob] = []
-        matches: list[bool] = []
-        found = 0
-        position = start
-        complete = False
-        chunks = 0
-        while not complete and (most is None or chunks < most):
-            if position <= stop:
-                complete = True
-                break
-            begin = max(stop, position - chunk)
-            window = await reader.read(begin, position)
-            if len(window) < position - begin and not keys:
-                # The sequence is shorter than the cursor remembers: resume from its end.
-                start = position = min(begin + len(window), await reader.length())
-                continue
-            chunks += 1
-            for offset in range(len(window) - 1, -1, -1):
-                job = window[offset]
-                if self._beyond(job, toward_end=False):
-                    complete = True
-                    break
-                keys.append(merge_key(job, self.order, stream.index, begin + offset))
-                jobs.append(job)
-                matches.append(self._matches(job))
-                found += matches[-1]
-                if found >= want:
-                    break
-            else:
-                position = begin
-                continue
-            break
-        keys.reverse()
-        jobs.reverse()
-        matches.reverse()
-        matched = [i for i, hit in enumerate(matches) if hit]
-        return _Scan(start - len(keys), keys, jobs, matched, complete)
-
-    def _matches(self, raw: RawJob) -> bool:
-        """Whether a scanned job matches the filter (built only where the filter needs it)."""
-        return self.local_filter_free or self.spec.matches(raw.job())
-
-    def _beyond(self, job: RawJob, *, toward_end: bool) -> bool:
-        """Whether neither `job` nor any job after it in the scan's direction can match the
-        creation-time filter (streams are sorted by creation time, missing times last)."""
-        spec = self.spec
-        if spec.created_after is None and spec.created_before is None:
-            return False
-        created = job.created_at
-        if created is None:
-            # Missing times sit at the end: past the first one, no job has a time.
-            return toward_end
-        toward_older = toward_end == (self.order is CreatedOrder.DESC)
-        if toward_older:
-            return spec.created_after is not None and created <= spec.created_after
-        return spec.created_before is not None and created >= spec.created_before
 
     # --- totals, offsets and numbered pages ----------------------------------------------------
 
@@ -610,11 +379,10 @@ class JobMerge:
         key = mark.key
         if key is None:
             return mark
-        forward = argument == "after"
+        direction = FORWARD if argument == "after" else BACKWARD
         aligned = [s for s in self.streams if s.index not in mark.held]
         calls = [
-            self._align(s, mark.positions[s.index], key, forward=forward, span=span)
-            for s in aligned
+            self._align(s, mark.positions[s.index], key, direction, span=span) for s in aligned
         ]
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
         positions = list(mark.positions)
@@ -627,7 +395,7 @@ class JobMerge:
         return replace(mark, positions=tuple(positions))
 
     async def _align(
-        self, stream: Stream, hint: int, key: CutKey, *, forward: bool, span: int
+        self, stream: Stream, hint: int, key: CutKey, direction: Direction, *, span: int
     ) -> int:
         """Stream `stream`'s position of the cut `key` defines: how many of its jobs lie
         before it. Over a list read whole, exact; over one the upstream sorts, found within
@@ -640,11 +408,13 @@ class JobMerge:
         if reader.in_memory:
             jobs = await reader.sorted_jobs()
             return bisect_left(jobs, True, key=lambda raw: not self._before_cut(raw, index, key))
-        chunk, _ = self._chunking(reader, span)
-        ahead, behind = (chunk, 1) if forward else (1, chunk)
+        chunk, _ = self.rules.chunking(reader, span)
+        # One job behind the cut, the chunk to be scanned ahead of it: as positions below it
+        # and above it.
+        below, above = direction.before_after(1, chunk)
         for reach in (0, NEAR_REACH, REALIGN_REACH):
-            low = max(0, hint - behind - reach)
-            high = hint + ahead + reach
+            low = max(0, hint - below - reach)
+            high = hint + above + reach
             jobs = await reader.read(low, high)
             before = [self._before_cut(raw, index, key) for raw in jobs]
             bounded_left = low == 0 or (bool(before) and before[0])
@@ -684,10 +454,10 @@ class JobMerge:
         if offset == 0:
             return Boundary(self._zeros(), matches_after=total > 0)
         if offset <= total - offset:
-            cut = await self._merge_forward(self._zeros(), None, offset)
+            cut = await self._merge(FORWARD, self._zeros(), None, offset)
         else:
             ends = tuple([await self.readers[s.index].length() for s in self.streams])
-            cut = await self._merge_backward(ends, None, total - offset)
+            cut = await self._merge(BACKWARD, ends, None, total - offset)
         if cut.failures:
             raise cut.failures[0].error
         return Boundary(cut.boundary, matches_before=True, matches_after=offset < total)
