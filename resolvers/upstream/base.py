@@ -7,7 +7,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -95,7 +95,6 @@ class SourceRuntime:
     throttle: Throttle
     credentials: str
     cache: ResponseCache[UpstreamResponse] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_source(
