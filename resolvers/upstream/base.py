@@ -7,8 +7,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -148,13 +147,14 @@ class SourceRuntime:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpstreamRequest:
     """One logical GET of a source: every attempt, retries included, ends by `deadline`.
 
     `path` is the template (`/projects/{project}/jobs`); the URL is built, and its path
     parameters checked, the first time a layer asks for it. `fresh`: the answer must show
-    the upstream as it is now (no cached, shared or joined response)."""
+    the upstream as it is now (no cached, shared or joined response). Layers read it and
+    never change it (it is a plain slotted class for speed: one is made per GET)."""
 
     source: SourceRuntime
     path: str
@@ -164,25 +164,31 @@ class UpstreamRequest:
     deadline: Deadline
     caller: str | None = None
     fresh: bool = False
+    _url: URL | None = field(default=None, init=False, repr=False, compare=False)
+    _key: CacheKey | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def url(self) -> URL:
         """base_url + path with each parameter checked and percent-encoded, then the query."""
-        encoded = {
-            key: quote(check_path_segment(value, key), safe="")
-            for key, value in self.path_params.items()
-        }
-        url = URL(self.source.config.base_url + self.path.format(**encoded), encoded=True)
-        if self.params:
-            query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.params)
-            url = URL(f"{url}?{query}", encoded=True)
-        return url
+        if self._url is None:
+            encoded = {
+                key: quote(check_path_segment(value, key), safe="")
+                for key, value in self.path_params.items()
+            }
+            url = URL(self.source.config.base_url + self.path.format(**encoded), encoded=True)
+            if self.params:
+                query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.params)
+                url = URL(f"{url}?{query}", encoded=True)
+            self._url = url
+        return self._url
 
-    @cached_property
+    @property
     def key(self) -> CacheKey:
         """What a cached answer to this request answers (never another caller's)."""
-        source = self.source
-        return CacheKey(source.config.name, str(self.url), source.credentials, self.caller)
+        if self._key is None:
+            source = self.source
+            self._key = CacheKey(source.config.name, str(self.url), source.credentials, self.caller)
+        return self._key
 
 
 class Upstream(Protocol):
