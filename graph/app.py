@@ -504,6 +504,7 @@ def build_app(
     app[SERVICES] = services
 
     async def upstream_session(_app: web.Application) -> AsyncIterator[None]:
+        # The upstream stack (resolvers.upstream.stack) is built here and closed here.
         await services.client.start()
         yield
         await services.watch.close()
