@@ -40,7 +40,7 @@ from graphql import (
 from graphql.language import Lexer, Source, TokenKind, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
-from graph.responses import error_response
+from graph.http.responses import error_response
 from resolvers.config import ServerConfig
 from resolvers.errors import ErrorCode
 

@@ -23,16 +23,21 @@ from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
-from graph.documents import CachedDocuments, DocumentCache, OperationNameRequired
+from graph.engine.documents import CachedDocuments, DocumentCache, OperationNameRequired
+from graph.engine.execution import (
+    CachedNameConverter,
+    JobgraphExecutionContext,
+    MarkedExecutionContext,
+)
+from graph.engine.prepared import FastLane
 from graph.errors import coded, with_reported
-from graph.execution import CachedNameConverter, JobgraphExecutionContext, MarkedExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
+from graph.http.logs import RecordOperation
+from graph.http.persisted import TrustedDocuments, TrustedOnly
+from graph.http.ratelimit import RateLimiter, WebSocketLimits
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
-from graph.logs import RecordOperation
-from graph.persisted import TrustedDocuments, TrustedOnly
-from graph.prepared import FastLane
 from graph.provider_types import (
     EdgeImpulseJob,
     MetafoldJob,
@@ -40,7 +45,6 @@ from graph.provider_types import (
     OrangeJob,
     WorkflowJob,
 )
-from graph.ratelimit import RateLimiter, WebSocketLimits
 from graph.scalars import SCALAR_MAP
 from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from strawberry.types.graphql import OperationType
 
-from graph.app import SCHEMA
-from graph.execution import MarkedExecutionContext
-from graph.prepared import FastLane
+from graph.engine.execution import MarkedExecutionContext
+from graph.engine.prepared import FastLane
+from graph.http.app import SCHEMA
 from tests.conftest import Gateway
 
 PAGE = (

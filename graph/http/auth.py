@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from graph.context import ANONYMOUS, Principal
-from graph.jwtauth import JwtVerifier, looks_like_jwt
-from graph.responses import error_response
+from graph.http.jwtauth import JwtVerifier, looks_like_jwt
+from graph.http.responses import error_response
 from resolvers.config import AuthConfig, ConfigError
 from resolvers.errors import ErrorCode, Forbidden, Unauthenticated
 

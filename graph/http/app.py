@@ -31,25 +31,23 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import (
+from graph.context import ANONYMOUS, RequestContext, Services
+from graph.cursors import CursorCodec
+from graph.http.auth import (
     PRINCIPAL,
     Authenticator,
     auth_middleware,
     credentials_from_connection_params,
 )
-from graph.context import ANONYMOUS, RequestContext, Services
-from graph.cors import cors_middleware
-from graph.cursors import CursorCodec
-from graph.graphiql import GraphiQLPage
-from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
-from graph.metrics import GatewayMetrics, safe_operation_name
-from graph.ops import Readiness, metrics_handler
-from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
-from graph.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
-from graph.responses import error_response
-from graph.schema import JobgraphSchema, build_schema
-from graph.transport import (
+from graph.http.cors import cors_middleware
+from graph.http.graphiql import GraphiQLPage
+from graph.http.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
+from graph.http.metrics import GatewayMetrics, safe_operation_name
+from graph.http.ops import Readiness, metrics_handler
+from graph.http.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
+from graph.http.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
+from graph.http.responses import error_response
+from graph.http.transport import (
     GRAPHQL_RESPONSE_JSON,
     GraphQLParams,
     RequestRefused,
@@ -57,6 +55,8 @@ from graph.transport import (
     params_from_query_string,
     response_media_type,
 )
+from graph.limits import QueryLimitSettings, body_limit_middleware
+from graph.schema import JobgraphSchema, build_schema
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode, Unauthenticated

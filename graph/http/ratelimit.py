@@ -17,8 +17,8 @@ from aiohttp.typedefs import Handler, Middleware
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graph.auth import GRAPHQL_PATH, PRINCIPAL, is_open
-from graph.responses import error_response
+from graph.http.auth import GRAPHQL_PATH, PRINCIPAL, is_open
+from graph.http.responses import error_response
 from resolvers.config import RateLimitConfig
 from resolvers.errors import ErrorCode
 

@@ -25,14 +25,14 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graph.documents import DocumentCache
+from graph.engine.documents import DocumentCache
+from graph.http.logs import record_operation
 from graph.limits import (
     QueryLimitSettings,
     check_document,
     measure_operations,
     remembered_token_count,
 )
-from graph.logs import record_operation
 
 # Variables are part of the key; larger ones are not worth remembering. With at most 16 keys
 # per cached text (graph.documents) the keys take at most 8 MB.
