@@ -35,7 +35,7 @@ from graph.limits import (
 )
 
 # Variables are part of the key; larger ones are not worth remembering. With at most 16 keys
-# per cached text (graph.documents) the keys take at most 8 MB.
+# per cached text (graph.engine.documents) the keys take at most 8 MB.
 MAX_VARIABLES_BYTES = 4096
 
 Prepared = tuple[DocumentNode, OperationDefinitionNode]

@@ -272,7 +272,7 @@ class JobgraphView(GraphQLView):
             raise json.JSONDecodeError(str(exc)[:200], "", 0) from None
 
     async def _read_params(self, request: web.Request) -> GraphQLParams:
-        """The request's GraphQL parameters, checked (see graph.transport)."""
+        """The request's GraphQL parameters, checked (see graph.http.transport)."""
         if request.method == "GET":
             query = request.query
             return params_from_query_string(
@@ -428,7 +428,7 @@ class JobgraphView(GraphQLView):
         self, context: RequestContext
     ) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket at `connection_init`: a token in its payload decides (see
-        graph.auth.credentials_from_connection_params), else the upgrade's `Authorization`
+        graph.http.auth.credentials_from_connection_params), else the upgrade's `Authorization`
         header (already checked by auth_middleware). No valid token where one is needed:
         the socket closes with 4403 Forbidden, as graphql-transport-ws specifies."""
         credentials = credentials_from_connection_params(context.connection_params)

@@ -4,7 +4,7 @@ Tokens are read once, at startup, from the env vars `[[auth.tokens]]` names; onl
 SHA-256 digests are kept. A presented token is compared with every configured digest in
 constant time (`hmac.compare_digest`, no early exit), so timing tells nothing about which
 token, or how much of one, matched. With `mode = "jwt"` (or `"token+jwt"`) a bearer JWT is
-verified by `graph.jwtauth.JwtVerifier` instead.
+verified by `graph.http.jwtauth.JwtVerifier` instead.
 """
 
 from __future__ import annotations

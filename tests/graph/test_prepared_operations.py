@@ -1,5 +1,5 @@
 """An operation that passed every check before skips Strawberry's per-operation hooks (the fast
-lane, graph/prepared.py): callers get exactly the answer the full path gives, and nothing the
+lane, graph/engine/prepared.py): callers get exactly the answer the full path gives, and nothing the
 full path would refuse is ever let through."""
 
 from __future__ import annotations
