@@ -46,6 +46,7 @@ from graph.provider_types import (
     WorkflowJob,
 )
 from graph.scalars import SCALAR_MAP
+from graph.strawberry_private import core_schema
 from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
 from resolvers.domain import Provider
@@ -309,7 +310,7 @@ class JobgraphSchema(strawberry.Schema):
         )
         if lane is not None and prepared is not None:
             result = await lane.execute(
-                self._schema,
+                core_schema(self),
                 prepared,
                 variable_values=variable_values,
                 context_value=context_value,
@@ -334,7 +335,7 @@ class JobgraphSchema(strawberry.Schema):
                 # any other, not Strawberry's HTTP 400.
                 result = ExecutionResult(data=None, errors=[GraphQLError(_no_operation(exc))])
             if lane is not None:
-                lane.learn(self._schema, query, operation_name, variable_values)
+                lane.learn(core_schema(self), query, operation_name, variable_values)
         result.errors = with_reported(result.errors, context_value)
         return result
 

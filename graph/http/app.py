@@ -57,6 +57,7 @@ from graph.http.transport import (
 )
 from graph.limits import QueryLimitSettings, body_limit_middleware
 from graph.schema import JobgraphSchema, build_schema
+from graph.strawberry_private import core_schema
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode, Unauthenticated
@@ -297,7 +298,7 @@ class JobgraphView(GraphQLView):
         if limiter is None or not limiter.charges_cost or lane is None or PRINCIPAL not in request:
             return None
         cost = lane.cost(
-            self.jobgraph_schema._schema, params.query, params.operation_name, params.variables
+            core_schema(self.jobgraph_schema), params.query, params.operation_name, params.variables
         )
         refusal = await limiter.refuse_cost(request[PRINCIPAL].name, cost)
         if refusal is None:
@@ -527,7 +528,7 @@ def build_app(
         fast_path=server.fast_path,
     )
     app[SCHEMA] = schema
-    graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
+    graphiql = GraphiQLPage(config, core_schema(schema)) if server.graphiql else None
     view = JobgraphView(
         services,
         authenticator,
