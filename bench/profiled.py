@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from pyinstrument import Profiler
 
-from graph.app import build_app
 from graph.cli import _bound_socket
+from graph.http.app import build_app
 from resolvers.config import load_config
 
 OWN_CODE = ("graph/", "resolvers/")

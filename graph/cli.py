@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from graph.jsonlog import configure_logging
+from graph.http.jsonlog import configure_logging
 from resolvers.config import Config, ConfigError, load_config, parse_config
 
 log = logging.getLogger("jobgraph")
@@ -44,7 +44,7 @@ def demo_app(
     port: int, host: str = "127.0.0.1", *, realistic: bool = False, busy: int = 0
 ) -> web.Application:
     """Simulators and gateway in one app: sources point back at this same port."""
-    from graph.app import build_app
+    from graph.http.app import build_app
     from simulators import SimulatorSuite
     from simulators.activity import DemoActivity
 
@@ -94,7 +94,7 @@ def _run(app: web.Application, sock: socket.socket) -> None:
 
 
 def _serve_worker(config_path: str, host: str, port: int, sock: socket.socket) -> None:
-    from graph.app import build_app
+    from graph.http.app import build_app
 
     _use_uvloop()
     _run(build_app(load_config(config_path)), sock)
@@ -102,8 +102,8 @@ def _serve_worker(config_path: str, host: str, port: int, sock: socket.socket) -
 
 def serve(config: Config, config_path: str, host: str, port: int, workers: int) -> None:
     """Run the gateway; with several workers, processes share one listening socket."""
-    from graph.app import build_app
-    from graph.persisted import PersistedQueries
+    from graph.http.app import build_app
+    from graph.http.persisted import PersistedQueries
 
     # A bad trusted-documents file stops here, before any worker starts.
     PersistedQueries.from_server(config.server)

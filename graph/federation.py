@@ -15,6 +15,8 @@ from strawberry.federation.schema_directives import FederationDirective
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 
+from graph.strawberry_private import core_schema
+
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
@@ -25,7 +27,7 @@ def print_public_sdl(schema: strawberry.Schema) -> str:
     this gives only `schema`'s own GraphQL types a copy without them, so build `schema` for
     printing alone.
     """
-    for graphql_type in schema._schema.type_map.values():
+    for graphql_type in core_schema(schema).type_map.values():
         definition = (graphql_type.extensions or {}).get(_BACKREF)
         if not isinstance(definition, StrawberryObjectDefinition) or not definition.directives:
             continue

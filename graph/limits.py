@@ -40,7 +40,8 @@ from graphql import (
 from graphql.language import Lexer, Source, TokenKind, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
-from graph.responses import error_response
+from graph.http.responses import error_response
+from graph.strawberry_private import core_schema
 from resolvers.config import ServerConfig
 from resolvers.errors import ErrorCode
 
@@ -307,7 +308,7 @@ class QueryLimits(SchemaExtension):
         if document is not None and context.pre_execution_errors is None:
             error = check_document(
                 self.settings,
-                context.schema._schema,
+                core_schema(context.schema),
                 document,
                 context.operation_name,
                 context.variables,

@@ -23,16 +23,21 @@ from strawberry.types.graphql import OperationType
 
 from graph.connections import provider_connection
 from graph.context import RequestContext
-from graph.documents import CachedDocuments, DocumentCache, OperationNameRequired
+from graph.engine.documents import CachedDocuments, DocumentCache, OperationNameRequired
+from graph.engine.execution import (
+    CachedNameConverter,
+    JobgraphExecutionContext,
+    MarkedExecutionContext,
+)
+from graph.engine.prepared import FastLane
 from graph.errors import coded, with_reported
-from graph.execution import CachedNameConverter, JobgraphExecutionContext, MarkedExecutionContext
 from graph.federated import federated_jobs
 from graph.federation import print_public_sdl
+from graph.http.logs import RecordOperation
+from graph.http.persisted import TrustedDocuments, TrustedOnly
+from graph.http.ratelimit import RateLimiter, WebSocketLimits
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
-from graph.logs import RecordOperation
-from graph.persisted import TrustedDocuments, TrustedOnly
-from graph.prepared import FastLane
 from graph.provider_types import (
     EdgeImpulseJob,
     MetafoldJob,
@@ -40,8 +45,8 @@ from graph.provider_types import (
     OrangeJob,
     WorkflowJob,
 )
-from graph.ratelimit import RateLimiter, WebSocketLimits
 from graph.scalars import SCALAR_MAP
+from graph.strawberry_private import core_schema
 from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
 from resolvers.domain import Provider
@@ -305,7 +310,7 @@ class JobgraphSchema(strawberry.Schema):
         )
         if lane is not None and prepared is not None:
             result = await lane.execute(
-                self._schema,
+                core_schema(self),
                 prepared,
                 variable_values=variable_values,
                 context_value=context_value,
@@ -330,7 +335,7 @@ class JobgraphSchema(strawberry.Schema):
                 # any other, not Strawberry's HTTP 400.
                 result = ExecutionResult(data=None, errors=[GraphQLError(_no_operation(exc))])
             if lane is not None:
-                lane.learn(self._schema, query, operation_name, variable_values)
+                lane.learn(core_schema(self), query, operation_name, variable_values)
         result.errors = with_reported(result.errors, context_value)
         return result
 

@@ -14,6 +14,8 @@ from graphql import (
 )
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
+from graph.strawberry_private import core_resolve_info
+
 
 def selected_names(selections: Iterable[Selection]) -> set[str]:
     """Names of the fields selected at this level, looking through fragments."""
@@ -44,7 +46,7 @@ def field_names_below(info: Any) -> set[str]:
 
 def names_from_syntax(info: Any) -> set[str]:
     """`field_names_below`, read from graphql-core's resolve info (private to Strawberry)."""
-    raw = info._raw_info
+    raw = core_resolve_info(info)
     names: set[str] = set()
     for node in raw.field_nodes:
         if node.selection_set is not None:

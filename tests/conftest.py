@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web_app
 from aiohttp.test_utils import TestClient, TestServer
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import Config, ServerConfig, parse_config
 from simulators import SimulatorSuite
 

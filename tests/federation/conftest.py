@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import parse_config
 from simulators import PROVIDERS, SimulatorSuite
 

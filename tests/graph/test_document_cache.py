@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
-from graph.documents import DocumentCache
+from graph.engine.documents import DocumentCache
 from tests.conftest import Gateway
 
 PAGE = (

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
 from tests.graph.providers import FIELDS, native_ids

@@ -74,7 +74,7 @@ async def test_cursor_from_another_provider_field_is_bad_user_input(gateway: Gat
 async def test_cursor_survives_a_gateway_restart_with_the_same_config(
     gateway: Gateway, aiohttp_client: object
 ) -> None:
-    from graph.app import build_app
+    from graph.http.app import build_app
 
     cursor = await a_cursor(gateway)
     client = await aiohttp_client(build_app(gateway.config, gateway.suite.demo_environ()))  # type: ignore[operator]

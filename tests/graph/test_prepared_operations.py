@@ -1,5 +1,5 @@
 """An operation that passed every check before skips Strawberry's per-operation hooks (the fast
-lane, graph/prepared.py): callers get exactly the answer the full path gives, and nothing the
+lane, graph/engine/prepared.py): callers get exactly the answer the full path gives, and nothing the
 full path would refuse is ever let through."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from strawberry.types.graphql import OperationType
 
-from graph.app import SCHEMA
-from graph.execution import MarkedExecutionContext
-from graph.prepared import FastLane
+from graph.engine.execution import MarkedExecutionContext
+from graph.engine.prepared import FastLane
+from graph.http.app import SCHEMA
 from tests.conftest import Gateway
 
 PAGE = (

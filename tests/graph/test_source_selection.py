@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
 

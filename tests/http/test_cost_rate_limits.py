@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
+from graph.engine.prepared import MAX_COSTS
 from graph.limits import QueryLimitSettings
-from graph.prepared import MAX_COSTS
 from graph.schema import build_schema
 from resolvers.config import ServerConfig
 from tests.conftest import Gateway

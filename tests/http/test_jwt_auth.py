@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import ConfigError, parse_config
 from simulators import SimulatorSuite
 

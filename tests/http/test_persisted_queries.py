@@ -13,7 +13,7 @@ from aiohttp import ClientResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.persisted import PersistedQueryStore
+from graph.http.persisted import PersistedQueryStore
 from resolvers.errors import ErrorCode
 from tests.conftest import Gateway
 from tests.http.test_request_fuzz import accepts, junk

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from graph.ratelimit import MemoryBucketStore
+from graph.http.ratelimit import MemoryBucketStore
 from tests.conftest import Gateway
 
 QUERY = "{ workflowJobs(first: 2) { nodes { id } } }"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import ConfigError, parse_config
 from tests.conftest import Gateway
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from resolvers.client import UpstreamClient
 from simulators import SimulatorSuite
 from tests.conftest import Gateway

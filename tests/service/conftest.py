@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import Config, parse_config
 from simulators import SimulatorSuite
 

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from graph.app import build_app
+from graph.http.app import build_app
 from graph.ids import JobKey, encode_global_id
 from resolvers.config import ConfigError, parse_config
 from simulators import SimulatorSuite

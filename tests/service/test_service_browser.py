@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import BrowserContext, Page, Request, async_playwright
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from tests.service.conftest import Service
 
 pytestmark = pytest.mark.browser

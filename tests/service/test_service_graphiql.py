@@ -11,8 +11,8 @@ import orjson
 import pytest
 from graphql import parse, validate
 
-import graph.graphiql
-from graph.graphiql import NPM_ASSETS, OWN_ASSETS, example_tabs
+import graph.http.graphiql
+from graph.http.graphiql import NPM_ASSETS, OWN_ASSETS, example_tabs
 from graph.schema import build_schema
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
@@ -74,7 +74,7 @@ async def test_only_the_listed_assets_are_served(service: Service, path: str) ->
 async def test_missing_assets_give_a_page_that_says_to_run_npm_ci(
     service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(graph.graphiql, "node_modules_candidates", lambda: [tmp_path])
+    monkeypatch.setattr(graph.http.graphiql, "node_modules_candidates", lambda: [tmp_path])
     reply = await service.request("GET", "/graphql", headers=HTML)
     assert reply.status == 503
     assert "npm ci" in reply.body

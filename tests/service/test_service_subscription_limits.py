@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from tests.service.conftest import ADMIN_TOKEN, Service
 from tests.service.wsclient import error_codes, raw_socket
 

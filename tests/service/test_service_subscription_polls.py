@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from resolvers.connection import FREE_MARGIN
 from resolvers.watch import FULL_SWEEP_EVERY, Poller
 from tests.service.conftest import ADMIN_TOKEN, Service

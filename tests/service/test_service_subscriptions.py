@@ -18,7 +18,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from tests.http.test_jwt_auth import AUDIENCE, ISSUER, KeyServer, sign
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
 from tests.service.wsclient import error_codes, raw_socket

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import Config, parse_config
 from simulators import SimulatorSuite
 

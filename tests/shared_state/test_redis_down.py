@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from graph.app import build_app
+from graph.http.app import build_app
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
 from tests.shared_state.conftest import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from graph.app import SERVICES
+from graph.http.app import SERVICES
 from tests.conftest import Gateway
 from tests.tracing.test_tracing import TRACEPARENT
 

@@ -11,7 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graph.execution import JobgraphExecutionContext
+from graph.engine.execution import JobgraphExecutionContext
 
 
 @strawberry.enum

@@ -120,3 +120,23 @@ def test_the_cycle_finder_leaves_out_type_checking_imports() -> None:
 def test_relative_imports_resolve_against_the_package() -> None:
     names = imported_names("resolvers.providers.orange", "from ..paging import plan\n")
     assert "resolvers.paging.plan" in names
+
+
+# The fast path sits behind `[server] fast_path`: the schema module picks it (or not) by the
+# switch, so nothing else may reach into it and bypass the switch.
+ENGINE = "graph.engine"
+MAY_IMPORT_THE_ENGINE = {"graph.schema"}
+
+
+def _in_engine(module: str) -> bool:
+    return module == ENGINE or module.startswith(ENGINE + ".")
+
+
+def test_only_the_schema_module_imports_the_fast_path_engine() -> None:
+    importers = {
+        module
+        for module, targets in import_graph().items()
+        if not _in_engine(module) and any(_in_engine(target) for target in targets)
+    }
+    assert importers <= MAY_IMPORT_THE_ENGINE, f"graph.engine imported from {sorted(importers)}"
+    assert importers, "graph.schema no longer picks the fast path: is the check still needed?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from graph.jsonlog import ACCESS_LOGGER, JsonLines
+from graph.http.jsonlog import ACCESS_LOGGER, JsonLines
 
 
 def record(name: str, message: str, *, exc: BaseException | None = None) -> logging.LogRecord:

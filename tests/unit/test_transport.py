@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.transport import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, response_media_type
+from graph.http.transport import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, response_media_type
 
 
 @pytest.mark.parametrize(

@@ -25,17 +25,17 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graph.documents import DocumentCache
+from graph.engine.documents import DocumentCache
+from graph.http.logs import record_operation
 from graph.limits import (
     QueryLimitSettings,
     check_document,
     measure_operations,
     remembered_token_count,
 )
-from graph.logs import record_operation
 
 # Variables are part of the key; larger ones are not worth remembering. With at most 16 keys
-# per cached text (graph.documents) the keys take at most 8 MB.
+# per cached text (graph.engine.documents) the keys take at most 8 MB.
 MAX_VARIABLES_BYTES = 4096
 
 Prepared = tuple[DocumentNode, OperationDefinitionNode]

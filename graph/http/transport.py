@@ -97,7 +97,7 @@ def params_from_body(body: object) -> GraphQLParams:
 
 def _persisted(extensions: Mapping[str, Any] | None) -> bool:
     """Whether the request names its operation by a persisted query's hash instead of a text
-    (graph.persisted then finds the text, or answers PersistedQueryNotFound)."""
+    (graph.http.persisted then finds the text, or answers PersistedQueryNotFound)."""
     return extensions is not None and extensions.get("persistedQuery") is not None
 
 

@@ -27,6 +27,7 @@ from graphql import (
     specified_scalar_types,
 )
 from graphql.pyutils import Undefined
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -107,8 +108,8 @@ def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
         return fields[name]
     leaf: _Leaf | None = None
     field = parent_type.fields.get(name)
-    # Strawberry marks the resolver of a field that only reads an attribute as `_is_default`.
-    if field is not None and getattr(field.resolve, "_is_default", False):
+    # Strawberry's default resolver only reads the attribute (its public check for the mark).
+    if field is not None and field.resolve is not None and is_default_resolver(field.resolve):
         kind = field.type
         non_null = isinstance(kind, GraphQLNonNull)
         if non_null:

@@ -17,8 +17,9 @@ from aiohttp.typedefs import Handler, Middleware
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graph.auth import GRAPHQL_PATH, PRINCIPAL, is_open
-from graph.responses import error_response
+from graph.http.auth import GRAPHQL_PATH, PRINCIPAL, is_open
+from graph.http.responses import error_response
+from graph.strawberry_private import core_schema
 from resolvers.config import RateLimitConfig
 from resolvers.errors import ErrorCode
 
@@ -186,7 +187,7 @@ class WebSocketLimits(SchemaExtension):
         refusal = await limiter.refuse_request(principal) if limiter.enabled else None
         lane = getattr(execution.schema, "fast_lane", None)
         if refusal is None and limiter.charges_cost and lane is not None:
-            schema = execution.schema._schema  # type: ignore[attr-defined]
+            schema = core_schema(execution.schema)
             assert execution.query is not None
             query, name, variables = execution.query, execution.operation_name, execution.variables
             refusal = await limiter.refuse_cost(

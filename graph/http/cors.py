@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict
 
-from graph.responses import error_response
+from graph.http.responses import error_response
 from resolvers.errors import ErrorCode
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"

@@ -4,7 +4,7 @@ Tokens are read once, at startup, from the env vars `[[auth.tokens]]` names; onl
 SHA-256 digests are kept. A presented token is compared with every configured digest in
 constant time (`hmac.compare_digest`, no early exit), so timing tells nothing about which
 token, or how much of one, matched. With `mode = "jwt"` (or `"token+jwt"`) a bearer JWT is
-verified by `graph.jwtauth.JwtVerifier` instead.
+verified by `graph.http.jwtauth.JwtVerifier` instead.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from graph.context import ANONYMOUS, Principal
-from graph.jwtauth import JwtVerifier, looks_like_jwt
-from graph.responses import error_response
+from graph.http.jwtauth import JwtVerifier, looks_like_jwt
+from graph.http.responses import error_response
 from resolvers.config import AuthConfig, ConfigError
 from resolvers.errors import ErrorCode, Forbidden, Unauthenticated
 

@@ -24,7 +24,7 @@ import orjson
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graph.transport import GraphQLParams
+from graph.http.transport import GraphQLParams
 from resolvers.config import ConfigError, ServerConfig
 from resolvers.errors import ErrorCode
 

@@ -25,6 +25,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from graph.strawberry_private import core_schema, provided_operation_name
+
 DEFAULT_MAX_DOCUMENTS = 128
 # A parsed document takes about 100 bytes per character of its text: this bounds the cache
 # near 7 MB whatever clients send. Kept small on purpose: every cached tree is traversed by
@@ -144,8 +146,7 @@ class OperationNameRequired(SchemaExtension):
         if (
             context.pre_execution_errors is None
             and document is not None
-            # (Strawberry keeps the name the caller gave only under this private attribute.)
-            and context._provided_operation_name is None
+            and provided_operation_name(context) is None
             and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
         ):
             context.pre_execution_errors = [
@@ -180,7 +181,7 @@ class CachedDocuments(OperationNameRequired):
             and context.validation_rules
         ):
             errors = self.cache.validation_errors(
-                context.query, document, context.schema._schema, context.validation_rules
+                context.query, document, core_schema(context.schema), context.validation_rules
             )
             if errors is not None:
                 context.pre_execution_errors = errors

@@ -46,7 +46,7 @@ PAGE_SIZE = 5
 
 def node_modules_candidates() -> list[Path]:
     """Where `npm ci` puts the packages: the checkout's root, else the working directory."""
-    return [_PACKAGE_DIR.parent / "node_modules", Path.cwd() / "node_modules"]
+    return [_PACKAGE_DIR.parents[1] / "node_modules", Path.cwd() / "node_modules"]
 
 
 def find_node_modules(candidates: Sequence[Path] | None = None) -> Path | None:

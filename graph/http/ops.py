@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from graph.context import Services
-from graph.metrics import GatewayMetrics
+from graph.http.metrics import GatewayMetrics
 from resolvers.client import UpstreamSession
 from resolvers.config import SourceConfig
 from resolvers.domain import Provider

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-# Its records are already complete JSON objects (graph.logs builds them).
+# Its records are already complete JSON objects (graph.http.logs builds them).
 ACCESS_LOGGER = "jobgraph.access"
 
 

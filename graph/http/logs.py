@@ -21,10 +21,10 @@ from aiohttp.typedefs import Handler, Middleware
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-from graph.auth import PRINCIPAL
 from graph.context import RequestContext
-from graph.jsonlog import ACCESS_LOGGER
-from graph.metrics import GatewayMetrics
+from graph.http.auth import PRINCIPAL
+from graph.http.jsonlog import ACCESS_LOGGER
+from graph.http.metrics import GatewayMetrics
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 

@@ -31,25 +31,23 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import (
+from graph.context import ANONYMOUS, RequestContext, Services
+from graph.cursors import CursorCodec
+from graph.http.auth import (
     PRINCIPAL,
     Authenticator,
     auth_middleware,
     credentials_from_connection_params,
 )
-from graph.context import ANONYMOUS, RequestContext, Services
-from graph.cors import cors_middleware
-from graph.cursors import CursorCodec
-from graph.graphiql import GraphiQLPage
-from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
-from graph.metrics import GatewayMetrics, safe_operation_name
-from graph.ops import Readiness, metrics_handler
-from graph.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
-from graph.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
-from graph.responses import error_response
-from graph.schema import JobgraphSchema, build_schema
-from graph.transport import (
+from graph.http.cors import cors_middleware
+from graph.http.graphiql import GraphiQLPage
+from graph.http.logs import CONTEXT, OPERATION, OUTCOME, REQUEST_ID, access_middleware, outcome_of
+from graph.http.metrics import GatewayMetrics, safe_operation_name
+from graph.http.ops import Readiness, metrics_handler
+from graph.http.persisted import PersistedQueries, PersistedQueryRefused, PersistedRequest
+from graph.http.ratelimit import RateLimiter, rate_limit_middleware, rate_limited
+from graph.http.responses import error_response
+from graph.http.transport import (
     GRAPHQL_RESPONSE_JSON,
     GraphQLParams,
     RequestRefused,
@@ -57,6 +55,9 @@ from graph.transport import (
     params_from_query_string,
     response_media_type,
 )
+from graph.limits import QueryLimitSettings, body_limit_middleware
+from graph.schema import JobgraphSchema, build_schema
+from graph.strawberry_private import core_schema
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
 from resolvers.errors import ErrorCode, Unauthenticated
@@ -278,7 +279,7 @@ class JobgraphView(GraphQLView):
             raise json.JSONDecodeError(str(exc)[:200], "", 0) from None
 
     async def _read_params(self, request: web.Request) -> GraphQLParams:
-        """The request's GraphQL parameters, checked (see graph.transport)."""
+        """The request's GraphQL parameters, checked (see graph.http.transport)."""
         if request.method == "GET":
             query = request.query
             return params_from_query_string(
@@ -303,7 +304,7 @@ class JobgraphView(GraphQLView):
         if limiter is None or not limiter.charges_cost or lane is None or PRINCIPAL not in request:
             return None
         cost = lane.cost(
-            self.jobgraph_schema._schema, params.query, params.operation_name, params.variables
+            core_schema(self.jobgraph_schema), params.query, params.operation_name, params.variables
         )
         refusal = await limiter.refuse_cost(request[PRINCIPAL].name, cost)
         if refusal is None:
@@ -434,7 +435,7 @@ class JobgraphView(GraphQLView):
         self, context: RequestContext
     ) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket at `connection_init`: a token in its payload decides (see
-        graph.auth.credentials_from_connection_params), else the upgrade's `Authorization`
+        graph.http.auth.credentials_from_connection_params), else the upgrade's `Authorization`
         header (already checked by auth_middleware). No valid token where one is needed:
         the socket closes with 4403 Forbidden, as graphql-transport-ws specifies."""
         credentials = credentials_from_connection_params(context.connection_params)
@@ -534,7 +535,7 @@ def build_app(
         fast_path=server.fast_path,
     )
     app[SCHEMA] = schema
-    graphiql = GraphiQLPage(config, schema._schema) if server.graphiql else None
+    graphiql = GraphiQLPage(config, core_schema(schema)) if server.graphiql else None
     view = JobgraphView(
         services,
         authenticator,
