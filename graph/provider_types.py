@@ -53,7 +53,7 @@ class EdgeImpulseUser:
     photo: str | None
 
 
-@job_type(Provider.EDGE_IMPULSE)
+@job_type(Provider("edge_impulse"))
 @strawberry.federation.type(
     keys=["id"], description="An Edge Impulse job (white-label admin project jobs)."
 )
@@ -108,7 +108,7 @@ class OrangeJobMessage:
     description: str | None
 
 
-@job_type(Provider.ORANGE)
+@job_type(Provider("orange"))
 @strawberry.federation.type(
     keys=["id"], description="An Orange Business Evolution Platform IaaS job."
 )
@@ -182,7 +182,7 @@ class MetafoldAssetsAndParams:
         )
 
 
-@job_type(Provider.METAFOLD)
+@job_type(Provider("metafold"))
 @strawberry.federation.type(keys=["id"], description="A Metafold job.")
 class MetafoldJob(Job):
     type: str
@@ -302,7 +302,7 @@ def _steps(steps: Any) -> list[WorkflowStep] | None:
     return None if steps is None else [WorkflowStep.from_payload(s) for s in steps]
 
 
-@job_type(Provider.WORKFLOW)
+@job_type(Provider("workflow"))
 @strawberry.federation.type(keys=["id"], description="A guided-workflow job.")
 class WorkflowJob(Job):
     job_id: str
@@ -356,7 +356,7 @@ class WorkflowJob(Job):
 # --- ModelArts ---------------------------------------------------------------------
 
 
-@job_type(Provider.MODELARTS)
+@job_type(Provider("modelarts"))
 @strawberry.federation.type(keys=["id"], description="A Huawei Cloud ModelArts training job.")
 class ModelArtsJob(Job):
     job_id: Long

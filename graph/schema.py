@@ -51,15 +51,10 @@ from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
-from resolvers.native_queries import (
-    ModelArtsSortField,
-    OrangeJobState,
-    SortOrder,
-    metafold_query,
-    modelarts_query,
-    orange_query,
-)
 from resolvers.providers.base import ListQuery, ProviderAdapter
+from resolvers.providers.metafold import metafold_query
+from resolvers.providers.modelarts import ModelArtsSortField, SortOrder, modelarts_query
+from resolvers.providers.orange import OrangeJobState, orange_query
 
 Ctx = Info[RequestContext, None]
 MAX_NODE_IDS = 100
@@ -143,7 +138,7 @@ class Query:
 
         return await provider_connection(
             info,
-            Provider.EDGE_IMPULSE,
+            Provider("edge_impulse"),
             source,
             build,
             EdgeImpulseJob.from_job,
@@ -169,7 +164,7 @@ class Query:
     ) -> Connection[OrangeJob]:
         return await provider_connection(
             info,
-            Provider.ORANGE,
+            Provider("orange"),
             source,
             lambda adapter: orange_query(adapter.require_project(project_id), states, sort),
             OrangeJob.from_job,
@@ -195,7 +190,7 @@ class Query:
     ) -> Connection[MetafoldJob]:
         return await provider_connection(
             info,
-            Provider.METAFOLD,
+            Provider("metafold"),
             source,
             lambda adapter: metafold_query(adapter.require_project(project_id), q, sort),
             MetafoldJob.from_job,
@@ -217,7 +212,7 @@ class Query:
     ) -> Connection[WorkflowJob]:
         return await provider_connection(
             info,
-            Provider.WORKFLOW,
+            Provider("workflow"),
             source,
             lambda _adapter: ListQuery(None),
             WorkflowJob.from_job,
@@ -246,7 +241,7 @@ class Query:
     ) -> Connection[ModelArtsJob]:
         return await provider_connection(
             info,
-            Provider.MODELARTS,
+            Provider("modelarts"),
             source,
             lambda adapter: modelarts_query(
                 adapter.require_project(project_id),

@@ -13,7 +13,8 @@ from graph.ids import decode_global_id
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import JobStatus, Provider
 from resolvers.loaders import JobRef, operation_loader
-from resolvers.native_queries import ModelArtsSortField, OrangeJobState, SortOrder
+from resolvers.providers.modelarts import ModelArtsSortField, SortOrder
+from resolvers.providers.orange import OrangeJobState
 
 if TYPE_CHECKING:
     from graph.context import RequestContext

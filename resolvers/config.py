@@ -13,22 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from resolvers.domain import Provider
+from resolvers.providers.registry import PROVIDER_KEYS, PROVIDERS, provider_row
 
 SOURCE_NAME = re.compile(r"^[a-z0-9-]+$")
 ENV_PREFIX = "JOBGRAPH_"
 
-# Which credential keys each provider accepts, and the header each is sent as.
-CREDENTIAL_HEADERS: dict[Provider, dict[str, str]] = {
-    Provider.EDGE_IMPULSE: {"api_key_env": "x-api-key", "jwt_env": "x-jwt-token"},
-    Provider.ORANGE: {
-        "api_key_env": "X-API-Key",
-        "token_env": "Authorization",
-        "requester_id_env": "X-Requester-Id",
-    },
-    Provider.METAFOLD: {"token_env": "Authorization"},
-    Provider.WORKFLOW: {"token_env": "Authorization"},
-    Provider.MODELARTS: {"token_env": "X-Auth-Token"},
-}
+# Every credential key a source config may set; each provider accepts some (its registry row).
+CREDENTIAL_KEYS = ("api_key_env", "jwt_env", "token_env", "requester_id_env")
 
 
 class ConfigError(Exception):
@@ -178,24 +169,25 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _provider_rules(self) -> SourceConfig:
-        allowed = CREDENTIAL_HEADERS[self.provider]
-        for key in ("api_key_env", "jwt_env", "token_env", "requester_id_env"):
-            if getattr(self, key) is not None and key not in allowed:
+        row = provider_row(self.provider)
+        for key in CREDENTIAL_KEYS:
+            if getattr(self, key) is not None and key not in row.credentials:
                 raise ValueError(f"{key} is not a credential key of provider {self.provider.value}")
-        if self.provider is Provider.EDGE_IMPULSE and self.organization_id is None:
-            raise ValueError("organization_id is required for provider edge_impulse")
-        if self.provider is not Provider.EDGE_IMPULSE and self.organization_id is not None:
-            raise ValueError("organization_id is only for provider edge_impulse")
-        if self.provider is Provider.WORKFLOW and self.projects:
-            raise ValueError("projects is not used by provider workflow")
-        if self.workspace_id is not None and self.provider is not Provider.MODELARTS:
-            raise ValueError("workspace_id is only for provider modelarts")
+        for key in row.required_keys:
+            if getattr(self, key) is None:
+                raise ValueError(f"{key} is required for provider {row.name}")
+        for key in PROVIDER_KEYS:
+            if getattr(self, key) is not None and key not in row.own_keys:
+                owners = ", ".join(r.name for r in PROVIDERS if key in r.own_keys)
+                raise ValueError(f"{key} is only for provider {owners}")
+        if not row.has_projects and self.projects:
+            raise ValueError(f"projects is not used by provider {row.name}")
         return self
 
     def credential_headers(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The auth headers for this source, read from the env vars the config names."""
         headers: dict[str, str] = {}
-        for key, header in CREDENTIAL_HEADERS[self.provider].items():
+        for key, header in provider_row(self.provider).credentials.items():
             env_name = getattr(self, key)
             if env_name is None:
                 continue
@@ -207,7 +199,7 @@ class SourceConfig(_Strict):
 
     def secrets(self, environ: Mapping[str, str]) -> list[str]:
         """Every secret value this source uses (for redaction checks)."""
-        names = [getattr(self, k) for k in CREDENTIAL_HEADERS[self.provider]]
+        names = [getattr(self, k) for k in provider_row(self.provider).credentials]
         return [environ[n] for n in names if n is not None and n in environ]
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from resolvers.providers.registry import PROVIDERS
 
-class Provider(StrEnum):
-    """The upstream platforms; values are the config spelling (`provider = "orange"`)."""
+_PROVIDER_DOC = 'The upstream platforms; values are the config spelling (`provider = "orange"`).'
 
-    EDGE_IMPULSE = "edge_impulse"
-    ORANGE = "orange"
-    METAFOLD = "metafold"
-    WORKFLOW = "workflow"
-    MODELARTS = "modelarts"
+if TYPE_CHECKING:
+    # Its members come from the registry: code reaches them by value, `Provider("orange")`.
+    class Provider(StrEnum):
+        """The upstream platforms; values are the config spelling."""
+
+else:
+    Provider = StrEnum("Provider", [(row.key, row.name) for row in PROVIDERS], module=__name__)
+    Provider.__doc__ = _PROVIDER_DOC
 
 
 class JobStatus(StrEnum):

@@ -61,6 +61,11 @@ class Simulator(ABC):
     field_order: ClassVar[Sequence[str]]
     # Top-level payload keys the provider's SDK treats as optional (`Quirks.omit_optional`).
     optional_keys: ClassVar[frozenset[str]] = frozenset()
+    # Its demo `[[sources]]` entry: the source name, credential keys -> env var names, and
+    # any provider-specific keys (`organization_id`).
+    demo_name: ClassVar[str]
+    demo_credentials: ClassVar[dict[str, str]] = {}
+    demo_keys: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,

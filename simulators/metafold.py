@@ -89,6 +89,8 @@ _ERRORS = (
 
 class MetafoldSimulator(Simulator):
     provider: ClassVar[str] = "metafold"
+    demo_name: ClassVar[str] = "mf"
+    demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MF_TOKEN"}
     optional_keys: ClassVar[frozenset[str]] = frozenset(
         {"name", "error", "project_id", "workflow_id"}
     )

@@ -97,6 +97,8 @@ _DESCRIPTIONS = (
 
 class ModelArtsSimulator(Simulator):
     provider: ClassVar[str] = "modelarts"
+    demo_name: ClassVar[str] = "ma"
+    demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MA_TOKEN"}
     field_order: ClassVar[tuple[str, ...]] = (
         "job_id",
         "job_name",

@@ -94,6 +94,11 @@ _FAILURES = (
 
 class OrangeSimulator(Simulator):
     provider: ClassVar[str] = "orange"
+    demo_name: ClassVar[str] = "orange"
+    demo_credentials: ClassVar[dict[str, str]] = {
+        "api_key_env": "JOBGRAPH_SIM_ORANGE_API_KEY",
+        "token_env": "JOBGRAPH_SIM_ORANGE_TOKEN",
+    }
     field_order: ClassVar[tuple[str, ...]] = (
         "id",
         "hRef",

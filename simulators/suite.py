@@ -1,4 +1,4 @@
-"""The five simulators together: one seed, one clock, mountable under one aiohttp app."""
+"""The simulators, one per registry row: one seed, one clock, mountable under one aiohttp app."""
 
 from __future__ import annotations
 
@@ -10,38 +10,21 @@ from typing import Any
 
 from aiohttp import web
 
+from resolvers.providers import registry
+from resolvers.providers.registry import load
 from simulators import credentials
 from simulators.base import Simulator
 from simulators.clock import SimClock
 from simulators.datagen import BASE_TIME
-from simulators.edge_impulse import ORGANIZATION_ID, EdgeImpulseSimulator
-from simulators.metafold import MetafoldSimulator
-from simulators.modelarts import ModelArtsSimulator
-from simulators.orange import OrangeSimulator
 from simulators.quirks import REALISTIC
-from simulators.workflow import WorkflowSimulator
 
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
+PROVIDERS = tuple(row.name for row in registry.PROVIDERS)
 DEFAULT_SEED = 20250314
 DEFAULT_PREFIX = "/_sim"
 
+# One simulator per registry row, by provider.
 _SIMULATORS: dict[str, type[Simulator]] = {
-    "edge_impulse": EdgeImpulseSimulator,
-    "orange": OrangeSimulator,
-    "metafold": MetafoldSimulator,
-    "workflow": WorkflowSimulator,
-    "modelarts": ModelArtsSimulator,
-}
-# provider -> (source name, credential config keys -> env var names)
-_DEMO_SOURCES: dict[str, tuple[str, dict[str, str]]] = {
-    "edge_impulse": ("ei", {"api_key_env": "JOBGRAPH_SIM_EI_API_KEY"}),
-    "orange": (
-        "orange",
-        {"api_key_env": "JOBGRAPH_SIM_ORANGE_API_KEY", "token_env": "JOBGRAPH_SIM_ORANGE_TOKEN"},
-    ),
-    "metafold": ("mf", {"token_env": "JOBGRAPH_SIM_MF_TOKEN"}),
-    "workflow": ("wf", {"token_env": "JOBGRAPH_SIM_WF_TOKEN"}),
-    "modelarts": ("ma", {"token_env": "JOBGRAPH_SIM_MA_TOKEN"}),
+    row.name: load(row.simulator) for row in registry.PROVIDERS
 }
 
 
@@ -68,7 +51,7 @@ class SimulatorSuite:
         (`busy` new jobs in a project before each list of it) on every simulator."""
         for provider, sim in self._sims.items():
             if realistic:
-                sim.quirks.update(REALISTIC[provider])
+                sim.quirks.update(REALISTIC.get(provider, {}))
             if busy:
                 sim.quirks.update({"busy": busy})
 
@@ -141,17 +124,16 @@ class SimulatorSuite:
     def demo_sources(self, root_url: str, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
         """`[[sources]]` config entries for the mounted simulators, one per provider."""
         sources: list[dict[str, Any]] = []
-        for provider, (name, credential_envs) in _DEMO_SOURCES.items():
+        for provider, sim in self._sims.items():
             source: dict[str, Any] = {
-                "name": name,
+                "name": sim.demo_name,
                 "provider": provider,
                 "base_url": self.base_url(root_url, provider, prefix),
+                **sim.demo_keys,
             }
-            if provider == "edge_impulse":
-                source["organization_id"] = ORGANIZATION_ID
-            if provider != "workflow":
+            if registry.provider_row(provider).has_projects:
                 source["projects"] = self.projects(provider)
-            source.update(credential_envs)
+            source.update(sim.demo_credentials)
             sources.append(source)
         return sources
 

@@ -68,7 +68,7 @@ def _first_source(config: Config, provider: Provider) -> SourceConfig | None:
 def _provider_examples(config: Config) -> list[str]:
     """One named operation per configured provider, with a real source and project."""
     operations: list[str] = []
-    ei = _first_source(config, Provider.EDGE_IMPULSE)
+    ei = _first_source(config, Provider("edge_impulse"))
     if ei is not None and ei.projects[0].isdigit():
         operations.append(
             "query EdgeImpulseJobs {\n"
@@ -79,7 +79,7 @@ def _provider_examples(config: Config) -> list[str]:
             "    nodes { id name status createdAt finishedSuccessful createdByUser { name } }\n"
             "  }\n}"
         )
-    orange = _first_source(config, Provider.ORANGE)
+    orange = _first_source(config, Provider("orange"))
     if orange is not None:
         operations.append(
             "query OrangeJobs {\n"
@@ -89,7 +89,7 @@ def _provider_examples(config: Config) -> list[str]:
             "    nodes { id name status rawStatus createdAt messages { code message } }\n"
             "  }\n}"
         )
-    metafold = _first_source(config, Provider.METAFOLD)
+    metafold = _first_source(config, Provider("metafold"))
     if metafold is not None:
         operations.append(
             "query MetafoldJobs {\n"
@@ -98,8 +98,8 @@ def _provider_examples(config: Config) -> list[str]:
             "    nodes { id name status type inputs { assets { name filename } } }\n"
             "  }\n}"
         )
-    if any(s.provider is Provider.WORKFLOW for s in config.sources):
-        workflow = next(s for s in config.sources if s.provider is Provider.WORKFLOW)
+    if any(s.provider is Provider("workflow") for s in config.sources):
+        workflow = next(s for s in config.sources if s.provider is Provider("workflow"))
         operations.append(
             "query WorkflowJobs {\n"
             f"  workflowJobs(source: {_string(workflow.name)}, first: {PAGE_SIZE}) {{\n"
@@ -107,7 +107,7 @@ def _provider_examples(config: Config) -> list[str]:
             "    nodes { id name status currentStep { singleStep { stepTitle } } }\n"
             "  }\n}"
         )
-    modelarts = _first_source(config, Provider.MODELARTS)
+    modelarts = _first_source(config, Provider("modelarts"))
     if modelarts is not None:
         operations.append(
             "query ModelArtsJobs {\n"

@@ -13,10 +13,10 @@ from graph.context import Services
 from graph.http.metrics import GatewayMetrics
 from resolvers.client import UpstreamSession
 from resolvers.config import SourceConfig
-from resolvers.domain import Provider
 from resolvers.errors import ErrorCode, JobgraphError
 from resolvers.paging import PageWindow
 from resolvers.providers.base import ListQuery
+from resolvers.providers.registry import provider_row
 
 log = logging.getLogger("jobgraph.readyz")
 
@@ -43,8 +43,8 @@ class SourceProbe:
 
 
 async def probe_source(services: Services, source: SourceConfig) -> SourceProbe:
-    """Ask `source` for one job of its first project (or its only list, for WORKFLOW)."""
-    if source.provider is not Provider.WORKFLOW and not source.projects:
+    """Ask `source` for one job of its first project (or its one list, without projects)."""
+    if provider_row(source.provider).has_projects and not source.projects:
         return SourceProbe(source, None)
     adapter = services.adapters[source.name]
     http = UpstreamSession(services.client)

@@ -80,9 +80,7 @@ def plan_streams(
         if spec.providers is not None and source.provider not in spec.providers:
             continue
         adapter = adapters[source.name]
-        projects: list[str | None] = (
-            [None] if source.provider is Provider.WORKFLOW else list(source.projects)
-        )
+        projects: list[str | None] = list(source.projects) if adapter.has_projects else [None]
         for project in projects:
             try:
                 pushdown = adapter.pushdown(project, order, spec)

@@ -38,6 +38,7 @@ from resolvers.paging import (
     fill_window,
     find_end,
 )
+from resolvers.providers.registry import provider_row
 
 M = TypeVar("M")
 
@@ -288,12 +289,14 @@ class ProviderAdapter(ABC):
     """A source's upstream, seen as ordered sequences of `Job`s."""
 
     provider: ClassVar[Provider]
-    # Whether list responses carry the sequence's total (else only an empty page, or one
-    # shorter than a page size the source has sent, proves the end).
-    reports_total: ClassVar[bool] = True
 
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
+        # Whether list responses carry the sequence's total (else only an empty page, or one
+        # shorter than a page size the source has sent, proves the end).
+        self.reports_total = provider_row(self.provider).reports_totals
+        # False: the source is one list, its jobs have no project.
+        self.has_projects = provider_row(self.provider).has_projects
         # Largest page the upstream has been seen to return while more existed.
         self.learned_cap: int | None = None
         # Largest page the upstream has ever returned: a shorter page asked for more is its end.

@@ -102,8 +102,7 @@ def edge_impulse_status(job: EdgeImpulseJobPayload) -> JobStatus:
 
 
 class EdgeImpulseAdapter(ProviderAdapter):
-    provider = Provider.EDGE_IMPULSE
-    reports_total = True
+    provider = Provider("edge_impulse")
 
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
         return plan_offset_requests(window, cap or MAX_LIMIT)

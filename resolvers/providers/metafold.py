@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
+from resolvers.errors import BadUserInput
 from resolvers.paging import (
     PageRequest,
     PageWindow,
@@ -106,8 +107,7 @@ _UNQUOTED_SAFE = re.compile(r"[a-z0-9]+")
 
 
 class MetafoldAdapter(ProviderAdapter):
-    provider = Provider.METAFOLD
-    reports_total = True
+    provider = Provider("metafold")
 
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
         return plan_whole_list(window)
@@ -207,3 +207,23 @@ class MetafoldAdapter(ProviderAdapter):
             error_message=payload.error,
             payload=payload,
         )
+
+
+METAFOLD_SORT = re.compile(r"^(id|name|created|started|finished):(1|-1)$")
+MAX_QUERY_CHARS = 1000
+
+
+def metafold_query(project: str, q: str | None, sort: str | None) -> ListQuery:
+    params: list[tuple[str, str]] = []
+    if q is not None:
+        if len(q) > MAX_QUERY_CHARS:
+            raise BadUserInput(f"`q` is longer than {MAX_QUERY_CHARS} characters")
+        params.append(("q", q))
+    if sort is not None:
+        if not METAFOLD_SORT.match(sort):
+            raise BadUserInput(
+                "`sort` must be field:order with field one of id, name, created, started, "
+                "finished and order 1 or -1"
+            )
+        params.append(("sort", sort))
+    return ListQuery(project, tuple(params))

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
 from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
+from resolvers.errors import BadUserInput
 from resolvers.paging import (
     MODELARTS_MAX_PER_PAGE,
     PageNumberRequest,
@@ -98,8 +100,7 @@ _FILTER_PARAMS = frozenset({"status", "search_content"})
 
 
 class ModelArtsAdapter(ProviderAdapter):
-    provider = Provider.MODELARTS
-    reports_total = True
+    provider = Provider("modelarts")
 
     def created_order(self, query: ListQuery) -> CreatedOrder | None:
         params = dict(query.params)
@@ -221,3 +222,49 @@ class ModelArtsAdapter(ProviderAdapter):
             error_message=None,
             payload=payload,
         )
+
+
+MODELARTS_SEARCH_MAX = 64
+
+
+class ModelArtsSortField(StrEnum):
+    JOB_NAME = "job_name"
+    JOB_DESC = "job_desc"
+    STATUS = "status"
+    DURATION = "duration"
+    VERSION_COUNT = "version_count"
+    CREATE_TIME = "create_time"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+def modelarts_query(
+    project: str,
+    *,
+    status: int | None,
+    search: str | None,
+    sort_by: ModelArtsSortField | None,
+    order: SortOrder | None,
+    workspace_id: str | None,
+) -> ListQuery:
+    params: list[tuple[str, str]] = []
+    if status is not None:
+        if not 0 <= status <= 1000:
+            raise BadUserInput("`status` must be a ModelArts job status code")
+        params.append(("status", str(status)))
+    if search is not None:
+        if len(search) > MODELARTS_SEARCH_MAX:
+            raise BadUserInput(f"`search` must be at most {MODELARTS_SEARCH_MAX} characters")
+        params.append(("search_content", search))
+    if sort_by is not None:
+        params.append(("sortBy", sort_by.value))
+    if order is not None:
+        params.append(("order", order.value))
+    if workspace_id is not None:
+        if not workspace_id or len(workspace_id) > 64:
+            raise BadUserInput("`workspaceId` must be 1 to 64 characters")
+        params.append(("workspace_id", workspace_id))
+    return ListQuery(project, tuple(params))

@@ -4,13 +4,16 @@ allowed, total in the `X-Total-Count` header."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, TypeAdapter
 
 from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider, duration_between
+from resolvers.errors import BadUserInput
 from resolvers.paging import (
     OffsetRequest,
     PageRequest,
@@ -78,8 +81,7 @@ def orange_status(state: str) -> JobStatus:
 
 
 class OrangeAdapter(ProviderAdapter):
-    provider = Provider.ORANGE
-    reports_total = True
+    provider = Provider("orange")
 
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
         return plan_offset_requests(window, cap or DEFAULT_LIMIT)
@@ -180,3 +182,27 @@ class OrangeAdapter(ProviderAdapter):
             error_message=error,
             payload=payload,
         )
+
+
+ORANGE_SORT = re.compile(r"^-?[A-Za-z0-9]+(?:,[A-Za-z0-9]+)*$")
+
+
+class OrangeJobState(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def orange_query(
+    project: str, states: Sequence[OrangeJobState] | None, sort: str | None
+) -> ListQuery:
+    params: list[tuple[str, str]] = [("state", s.value) for s in sorted(set(states or ()))]
+    if sort is not None:
+        if len(sort) > 100 or not ORANGE_SORT.match(sort):
+            raise BadUserInput(
+                "`sort` must be a comma list of field names, `-` for descending, "
+                "at most 100 characters (e.g. -createdDate)"
+            )
+        params.append(("sort", sort))
+    return ListQuery(project, tuple(params))

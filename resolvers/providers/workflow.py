@@ -141,8 +141,7 @@ _CREATED_ARRAY = TypeAdapter(list[_WorkflowCreated])
 
 
 class WorkflowAdapter(ProviderAdapter):
-    provider = Provider.WORKFLOW
-    reports_total = False
+    provider = Provider("workflow")
 
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
         return plan_offset_requests(window, cap or MAX_LIMIT)

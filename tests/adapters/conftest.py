@@ -13,7 +13,7 @@ from resolvers.config import SourceConfig
 from resolvers.domain import Job
 from resolvers.paging import PageWindow
 from resolvers.providers.base import ListQuery, ProviderAdapter
-from resolvers.providers.registry import build_adapters
+from resolvers.providers.registry import build_adapters, provider_row
 from simulators import PROVIDERS, RequestLog, SimulatorSuite
 
 # The id key of each provider's raw job object.
@@ -51,7 +51,9 @@ class Upstreams:
         return self.suite.sim(provider).log
 
     def projects(self, provider: str) -> list[str | None]:
-        return [None] if provider == "workflow" else list(self.suite.projects(provider))
+        return (
+            list(self.suite.projects(provider)) if provider_row(provider).has_projects else [None]
+        )
 
     def biggest_project(self, provider: str) -> str | None:
         return max(self.projects(provider), key=lambda p: len(self.raw(provider, p)))

@@ -11,8 +11,9 @@ from resolvers.client import UpstreamSession
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, ErrorCode, UpstreamError
 from resolvers.paging import PageWindow
+from resolvers.providers import registry
 from resolvers.providers.base import ListQuery
-from resolvers.providers.registry import ADAPTERS, build_adapters
+from resolvers.providers.registry import build_adapters
 from simulators import PROVIDERS
 from tests.adapters.conftest import Upstreams
 
@@ -30,7 +31,9 @@ REQUIRED_FIELD = {
 def test_registry_has_one_adapter_per_provider_and_builds_one_per_source(
     upstreams: Upstreams,
 ) -> None:
-    assert set(ADAPTERS) == set(Provider)
+    adapters = {Provider(row.name): row.adapter_class() for row in registry.PROVIDERS}
+    assert set(adapters) == set(Provider)
+    assert all(cls.provider is provider for provider, cls in adapters.items())
     built = build_adapters(list(upstreams.sources.values()))
     assert {name: a.provider for name, a in built.items()} == {
         s.name: s.provider for s in upstreams.sources.values()
