@@ -17,11 +17,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult, Info
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from graph.connections import provider_connection
 from graph.context import RequestContext
 from graph.engine.documents import CachedDocuments, DocumentCache, OperationNameRequired
 from graph.engine.execution import (
@@ -38,30 +38,21 @@ from graph.http.persisted import TrustedDocuments, TrustedOnly
 from graph.http.ratelimit import RateLimiter, WebSocketLimits
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
-from graph.provider_types import (
-    EdgeImpulseJob,
-    MetafoldJob,
-    ModelArtsJob,
-    OrangeJob,
-    WorkflowJob,
-)
 from graph.scalars import SCALAR_MAP
 from graph.strawberry_private import core_schema
 from graph.subscriptions import Subscription
 from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
-from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
-from resolvers.providers.base import ListQuery, ProviderAdapter
-from resolvers.providers.metafold import metafold_query
-from resolvers.providers.modelarts import ModelArtsSortField, SortOrder, modelarts_query
-from resolvers.providers.orange import OrangeJobState, orange_query
+from resolvers.providers.registry import PROVIDERS, load
 
 Ctx = Info[RequestContext, None]
 MAX_NODE_IDS = 100
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
+    """The provider-neutral fields; each provider's own field comes from its graph module."""
+
     @strawberry.field(description="Any object by its global id.")
     async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:
         return await load_job(info.context, id)
@@ -109,149 +100,6 @@ class Query:
             sources=sources,
             filter=filter,
             order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="Edge Impulse jobs of one project.")
-    async def edge_impulse_jobs(
-        self,
-        info: Ctx,
-        *,
-        source: str | None = None,
-        organization_id: int,
-        project_id: int,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[EdgeImpulseJob]:
-        def build(adapter: ProviderAdapter) -> ListQuery:
-            if adapter.source.organization_id != organization_id:
-                raise BadUserInput(
-                    f"source {adapter.source.name!r} serves organization "
-                    f"{adapter.source.organization_id}, not {organization_id}"
-                )
-            return ListQuery(adapter.check_project(str(project_id)))
-
-        return await provider_connection(
-            info,
-            Provider("edge_impulse"),
-            source,
-            build,
-            EdgeImpulseJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="Orange IaaS jobs of one project, with Orange's own filters.")
-    async def orange_jobs(
-        self,
-        info: Ctx,
-        *,
-        source: str | None = None,
-        project_id: str,
-        states: list[OrangeJobState] | None = None,
-        sort: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[OrangeJob]:
-        return await provider_connection(
-            info,
-            Provider("orange"),
-            source,
-            lambda adapter: orange_query(adapter.require_project(project_id), states, sort),
-            OrangeJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="Metafold jobs of one project, with Metafold's `q` and `sort`.")
-    async def metafold_jobs(
-        self,
-        info: Ctx,
-        *,
-        source: str | None = None,
-        project_id: str,
-        q: str | None = None,
-        sort: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[MetafoldJob]:
-        return await provider_connection(
-            info,
-            Provider("metafold"),
-            source,
-            lambda adapter: metafold_query(adapter.require_project(project_id), q, sort),
-            MetafoldJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="Guided-workflow jobs.")
-    async def workflow_jobs(
-        self,
-        info: Ctx,
-        source: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[WorkflowJob]:
-        return await provider_connection(
-            info,
-            Provider("workflow"),
-            source,
-            lambda _adapter: ListQuery(None),
-            WorkflowJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="ModelArts training jobs of one project, with its filters.")
-    async def model_arts_jobs(
-        self,
-        info: Ctx,
-        *,
-        source: str | None = None,
-        project_id: str,
-        status: int | None = None,
-        search: str | None = None,
-        sort_by: ModelArtsSortField | None = None,
-        order: SortOrder | None = None,
-        workspace_id: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ModelArtsJob]:
-        return await provider_connection(
-            info,
-            Provider("modelarts"),
-            source,
-            lambda adapter: modelarts_query(
-                adapter.require_project(project_id),
-                status=status,
-                search=search,
-                sort_by=sort_by,
-                order=order,
-                workspace_id=workspace_id,
-            ),
-            ModelArtsJob.from_job,
             first=first,
             after=after,
             last=last,
@@ -401,7 +249,11 @@ class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
         return None
 
 
-PROVIDER_TYPES = (EdgeImpulseJob, OrangeJob, MetafoldJob, WorkflowJob, ModelArtsJob)
+# Each provider's graph module (its registry row's `graph`), in registry order: its job type
+# and its Query field.
+PROVIDER_MODULES = tuple(load(row.graph) for row in PROVIDERS)
+PROVIDER_TYPES: tuple[type[Job], ...] = tuple(module.JOB_TYPE for module in PROVIDER_MODULES)
+Query = merge_types("Query", (CoreQuery, *(module.Query for module in PROVIDER_MODULES)))
 ENTITY_TYPE_NAMES = ("Job", *(t.__name__ for t in PROVIDER_TYPES))
 
 

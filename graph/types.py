@@ -5,22 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
 
-from graph.ids import decode_global_id
+from graph.ids import JobKey, decode_global_id, encode_global_id
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import JobStatus, Provider
 from resolvers.loaders import JobRef, operation_loader
-from resolvers.providers.modelarts import ModelArtsSortField, SortOrder
-from resolvers.providers.orange import OrangeJobState
 
 if TYPE_CHECKING:
     from graph.context import RequestContext
 
 # The domain enums are the GraphQL enums: their member names are the GraphQL values.
-for _enum in (Provider, JobStatus, OrangeJobState, ModelArtsSortField, SortOrder):
+for _enum in (Provider, JobStatus):
     strawberry.enum(_enum)
 
 
@@ -90,6 +88,25 @@ def job_type(provider: Provider) -> Callable[[JobTypeT], JobTypeT]:
 def to_graphql(job: DomainJob) -> Job:
     """The provider's GraphQL type for a domain job."""
     return _JOB_TYPES[job.provider](job)
+
+
+def common_fields(job: DomainJob) -> dict[str, Any]:
+    """The `Job` interface's fields, shared by every provider type."""
+    return {
+        "id": strawberry.ID(encode_global_id(JobKey(job.source, job.project_id, job.native_id))),
+        "provider": job.provider,
+        "source": job.source,
+        "project_id": job.project_id,
+        "native_id": job.native_id,
+        "name": job.name,
+        "status": job.status,
+        "raw_status": job.raw_status,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "duration_seconds": job.duration_seconds,
+        "error_message": job.error_message,
+    }
 
 
 async def load_job(ctx: RequestContext, global_id: str) -> Job | None:

@@ -17,8 +17,9 @@ import orjson
 from aiohttp import web
 from graphql import GraphQLSchema
 
-from resolvers.config import Config, SourceConfig
-from resolvers.domain import Provider
+from graph.providers import EXAMPLE_PAGE_SIZE
+from resolvers.config import Config
+from resolvers.providers.registry import PROVIDERS, load
 
 STATIC_PREFIX = "/graphiql/static/"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -41,7 +42,6 @@ CONTENT_SECURITY_POLICY = (
     "worker-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PAGE_SIZE = 5
 
 
 def node_modules_candidates() -> list[Path]:
@@ -57,66 +57,15 @@ def find_node_modules(candidates: Sequence[Path] | None = None) -> Path | None:
     return None
 
 
-def _string(value: str) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _first_source(config: Config, provider: Provider) -> SourceConfig | None:
-    return next((s for s in config.sources if s.provider is provider and s.projects), None)
-
-
 def _provider_examples(config: Config) -> list[str]:
-    """One named operation per configured provider, with a real source and project."""
+    """One named operation per configured provider (its graph module writes it), with a real
+    source and project."""
     operations: list[str] = []
-    ei = _first_source(config, Provider("edge_impulse"))
-    if ei is not None and ei.projects[0].isdigit():
-        operations.append(
-            "query EdgeImpulseJobs {\n"
-            f"  edgeImpulseJobs(source: {_string(ei.name)}, "
-            f"organizationId: {ei.organization_id}, projectId: {ei.projects[0]}, "
-            f"first: {PAGE_SIZE}) {{\n"
-            "    totalCount\n"
-            "    nodes { id name status createdAt finishedSuccessful createdByUser { name } }\n"
-            "  }\n}"
-        )
-    orange = _first_source(config, Provider("orange"))
-    if orange is not None:
-        operations.append(
-            "query OrangeJobs {\n"
-            f"  orangeJobs(source: {_string(orange.name)}, "
-            f"projectId: {_string(orange.projects[0])}, first: {PAGE_SIZE}) {{\n"
-            "    totalCount\n"
-            "    nodes { id name status rawStatus createdAt messages { code message } }\n"
-            "  }\n}"
-        )
-    metafold = _first_source(config, Provider("metafold"))
-    if metafold is not None:
-        operations.append(
-            "query MetafoldJobs {\n"
-            f"  metafoldJobs(source: {_string(metafold.name)}, "
-            f"projectId: {_string(metafold.projects[0])}, first: {PAGE_SIZE}) {{\n"
-            "    nodes { id name status type inputs { assets { name filename } } }\n"
-            "  }\n}"
-        )
-    if any(s.provider is Provider("workflow") for s in config.sources):
-        workflow = next(s for s in config.sources if s.provider is Provider("workflow"))
-        operations.append(
-            "query WorkflowJobs {\n"
-            f"  workflowJobs(source: {_string(workflow.name)}, first: {PAGE_SIZE}) {{\n"
-            "    pageInfo { hasNextPage endCursor }\n"
-            "    nodes { id name status currentStep { singleStep { stepTitle } } }\n"
-            "  }\n}"
-        )
-    modelarts = _first_source(config, Provider("modelarts"))
-    if modelarts is not None:
-        operations.append(
-            "query ModelArtsJobs {\n"
-            f"  modelArtsJobs(source: {_string(modelarts.name)}, "
-            f"projectId: {_string(modelarts.projects[0])}, sortBy: CREATE_TIME, order: DESC, "
-            f"first: {PAGE_SIZE}) {{\n"
-            "    nodes { id name status rawStatus durationSeconds }\n"
-            "  }\n}"
-        )
+    for row in PROVIDERS:
+        sources = [s for s in config.sources if s.provider == row.name]
+        example = load(row.graph).graphiql_example(sources) if sources else None
+        if example is not None:
+            operations.append(example)
     return operations
 
 
@@ -134,7 +83,7 @@ def example_tabs(config: Config, schema: GraphQLSchema) -> list[dict[str, str]]:
             {
                 "query": "# The newest jobs of every source, merged.\n"
                 "query RecentJobs {\n"
-                f"  jobs(first: {PAGE_SIZE * 2}) {{\n"
+                f"  jobs(first: {EXAMPLE_PAGE_SIZE * 2}) {{\n"
                 "    totalCount\n"
                 "    pageInfo { hasNextPage endCursor }\n"
                 "    nodes { id provider source name status createdAt }\n"

@@ -1,0 +1,134 @@
+"""Edge Impulse: its GraphQL job type and nested types, its Query field and its GraphiQL example.
+
+The type is built from a domain `Job` whose `payload` is the adapter's parsed model; the
+builders here only copy fields across, they never fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graph.connections import provider_connection
+from graph.context import RequestContext
+from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.types import Connection, Job, common_fields, job_type
+from resolvers.config import SourceConfig
+from resolvers.domain import Job as DomainJob
+from resolvers.domain import Provider
+from resolvers.errors import BadUserInput
+from resolvers.providers.base import ListQuery, ProviderAdapter
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type(description="The user who started an Edge Impulse job.")
+class EdgeImpulseUser:
+    id: int
+    name: str
+    username: str
+    photo: str | None
+
+
+@job_type(Provider("edge_impulse"))
+@strawberry.federation.type(
+    keys=["id"], description="An Edge Impulse job (white-label admin project jobs)."
+)
+class EdgeImpulseJob(Job):
+    key: str
+    category: str
+    category_key: str
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+    finished_successful: bool | None
+    job_notification_uids: list[int]
+    additional_info: str | None
+    compute_time: float | None
+    created_by_user: EdgeImpulseUser | None
+    category_count: int | None
+    metadata: JSON | None
+
+    @classmethod
+    def from_job(cls, job: DomainJob) -> EdgeImpulseJob:
+        p = job.payload
+        user = p.created_by_user
+        return cls(
+            **common_fields(job),
+            key=p.key,
+            category=p.category,
+            category_key=p.category_key,
+            created=p.created,
+            started=p.started,
+            finished=p.finished,
+            finished_successful=p.finished_successful,
+            job_notification_uids=p.job_notification_uids,
+            additional_info=p.additional_info,
+            compute_time=p.compute_time,
+            created_by_user=None
+            if user is None
+            else EdgeImpulseUser(
+                id=user.id, name=user.name, username=user.username, photo=user.photo
+            ),
+            category_count=p.category_count,
+            metadata=p.metadata,
+        )
+
+
+# The type its jobs become (the others here are nested in it).
+JOB_TYPE = EdgeImpulseJob
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Edge Impulse jobs of one project.")
+    async def edge_impulse_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        organization_id: int,
+        project_id: int,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[EdgeImpulseJob]:
+        def build(adapter: ProviderAdapter) -> ListQuery:
+            if adapter.source.organization_id != organization_id:
+                raise BadUserInput(
+                    f"source {adapter.source.name!r} serves organization "
+                    f"{adapter.source.organization_id}, not {organization_id}"
+                )
+            return ListQuery(adapter.check_project(str(project_id)))
+
+        return await provider_connection(
+            info,
+            Provider("edge_impulse"),
+            source,
+            build,
+            EdgeImpulseJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+def graphiql_example(sources: Sequence[SourceConfig]) -> str | None:
+    """A named operation GraphiQL opens with, on a configured source of this provider."""
+    source = next((s for s in sources if s.projects and s.projects[0].isdigit()), None)
+    if source is None:
+        return None
+    return (
+        "query EdgeImpulseJobs {\n"
+        f"  edgeImpulseJobs(source: {quoted(source.name)}, "
+        f"organizationId: {source.organization_id}, projectId: {source.projects[0]}, "
+        f"first: {EXAMPLE_PAGE_SIZE}) {{\n"
+        "    totalCount\n"
+        "    nodes { id name status createdAt finishedSuccessful createdByUser { name } }\n"
+        "  }\n}"
+    )

@@ -1,0 +1,114 @@
+"""Orange Business Evolution Platform IaaS: its GraphQL job type and nested types, its Query
+field and its GraphiQL example.
+
+The type is built from a domain `Job` whose `payload` is the adapter's parsed model; the
+builders here only copy fields across, they never fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graph.connections import provider_connection
+from graph.context import RequestContext
+from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.types import Connection, Job, common_fields, job_type
+from resolvers.config import SourceConfig
+from resolvers.domain import Job as DomainJob
+from resolvers.domain import Provider
+from resolvers.providers.orange import OrangeJobState, orange_query
+
+strawberry.enum(OrangeJobState)
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type(description="A message raised on an Orange job.")
+class OrangeJobMessage:
+    code: int
+    message: str
+    description: str | None
+
+
+@job_type(Provider("orange"))
+@strawberry.federation.type(
+    keys=["id"], description="An Orange Business Evolution Platform IaaS job."
+)
+class OrangeJob(Job):
+    h_ref: str
+    state: str
+    description: str | None
+    created_date: datetime
+    requester_id: str | None
+    start_processing_date: datetime | None
+    end_processing_date: datetime | None
+    messages: list[OrangeJobMessage]
+
+    @classmethod
+    def from_job(cls, job: DomainJob) -> OrangeJob:
+        p = job.payload
+        return cls(
+            **common_fields(job),
+            h_ref=p.h_ref,
+            state=p.state,
+            description=p.description,
+            created_date=p.created_date,
+            requester_id=p.requester_id,
+            start_processing_date=p.start_processing_date,
+            end_processing_date=p.end_processing_date,
+            messages=[
+                OrangeJobMessage(code=m.code, message=m.message, description=m.description)
+                for m in p.messages
+            ],
+        )
+
+
+# The type its jobs become (the others here are nested in it).
+JOB_TYPE = OrangeJob
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Orange IaaS jobs of one project, with Orange's own filters.")
+    async def orange_jobs(
+        self,
+        info: Ctx,
+        *,
+        source: str | None = None,
+        project_id: str,
+        states: list[OrangeJobState] | None = None,
+        sort: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[OrangeJob]:
+        return await provider_connection(
+            info,
+            Provider("orange"),
+            source,
+            lambda adapter: orange_query(adapter.require_project(project_id), states, sort),
+            OrangeJob.from_job,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+def graphiql_example(sources: Sequence[SourceConfig]) -> str | None:
+    """A named operation GraphiQL opens with, on a configured source of this provider."""
+    source = next((s for s in sources if s.projects), None)
+    if source is None:
+        return None
+    return (
+        "query OrangeJobs {\n"
+        f"  orangeJobs(source: {quoted(source.name)}, "
+        f"projectId: {quoted(source.projects[0])}, first: {EXAMPLE_PAGE_SIZE}) {{\n"
+        "    totalCount\n"
+        "    nodes { id name status rawStatus createdAt messages { code message } }\n"
+        "  }\n}"
+    )
