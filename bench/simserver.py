@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
+from simulators.datagen import SIZE_PROFILES
 from simulators.serve import serve_simulators
 from simulators.suite import DEFAULT_SEED
 
@@ -18,8 +19,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--sizes", default="default", choices=SIZE_PROFILES)
     args = parser.parse_args()
-    run_until_interrupted(serve_simulators(args.host, args.port, args.seed))
+    run_until_interrupted(serve_simulators(args.host, args.port, args.seed, sizes=args.sizes))
 
 
 def run_until_interrupted(server: Coroutine[Any, Any, None]) -> None:

@@ -45,6 +45,12 @@ def json_response(
     )
 
 
+def response_size(response: web.StreamResponse) -> int | None:
+    """The length of a response's body where it is known before it is sent."""
+    body = response.body if isinstance(response, web.Response) else None
+    return len(body) if isinstance(body, bytes | bytearray) else response.content_length
+
+
 def route_name(request: web.Request) -> str:
     return request.match_info.route.name or "unmatched"
 
@@ -203,6 +209,7 @@ class Simulator(ABC):
         if fault is None:
             response = await handler(request)
             entry.status = response.status
+            entry.body_bytes = response_size(response)
             return response
         response, sent = await apply_fault(
             fault,
@@ -212,6 +219,7 @@ class Simulator(ABC):
             self.faults.hold,
         )
         entry.status = response.status if sent else None
+        entry.body_bytes = response_size(response) if sent else None
         return response
 
     @web.middleware

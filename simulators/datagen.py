@@ -14,7 +14,10 @@ from typing import Any, TypeVar
 # The datasets' "now": fixed so that the same seed always gives the same bytes.
 BASE_TIME = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-SIZE_PROFILES = ("default", "small", "large")
+SIZE_PROFILES = ("default", "small", "large", "big")
+# The "big" profile: every project of at least this many jobs holds BIG_SIZE (benchmarks).
+BIG_FROM = 30
+BIG_SIZE = 5_000
 
 
 class Phase(Enum):
@@ -72,13 +75,16 @@ def project_rng(seed: int, provider: str, project: str | None) -> random.Random:
 
 
 def scaled_size(size: int, profile: str) -> int:
-    """A project's size under a size profile: small caps at 23, large grows big projects 20x."""
+    """A project's size under a size profile: small caps at 23, large grows big projects 20x,
+    big makes every project of 30+ jobs exactly 5,000."""
     if profile == "default":
         return size
     if profile == "small":
         return min(size, 23)
     if profile == "large":
         return size * 20 if size >= 100 else size
+    if profile == "big":
+        return BIG_SIZE if size >= BIG_FROM else size
     raise ValueError(f"unknown sizes profile {profile!r}; expected one of {SIZE_PROFILES}")
 
 

@@ -22,6 +22,8 @@ class LoggedRequest:
     fault: str | None
     # The W3C trace context the caller sent, if any (tracing tests).
     traceparent: str | None = None
+    # Bytes of the response body as sent (None while pending or when no body was sent).
+    body_bytes: int | None = None
 
     def param(self, name: str) -> list[str]:
         """Every value of a query parameter, or the path parameter of that name."""
@@ -46,6 +48,7 @@ class LoggedRequest:
             "status": self.status,
             "fault": self.fault,
             "traceparent": self.traceparent,
+            "body_bytes": self.body_bytes,
         }
 
 

@@ -45,9 +45,10 @@ async def serve_simulators(
     live_clock_speed: float | None = None,
     realistic: bool = False,
     busy: int = 0,
+    sizes: str = "default",
 ) -> None:
     """Serve all five simulators until cancelled, printing where they listen."""
-    suite = SimulatorSuite(seed, clock=live_clock_speed is not None)
+    suite = SimulatorSuite(seed, clock=live_clock_speed is not None, sizes=sizes)
     suite.switch_on(realistic=realistic, busy=busy)
     app = suite.app()
     if live_clock_speed is not None:

@@ -31,8 +31,9 @@ _SIMULATORS: dict[str, type[Simulator]] = {
 class SimulatorSuite:
     """Five seeded simulators sharing one clock.
 
-    `sizes` is "default", "small" (every project capped at 23 jobs) or "large" (projects of
-    100+ jobs grow twentyfold, for benchmarks). With `clock=True`, `advance()` moves time so
+    `sizes` is "default", "small" (every project capped at 23 jobs), "large" (projects of
+    100+ jobs grow twentyfold, for benchmarks) or "big" (projects of 30+ jobs hold exactly
+    5,000, for the big-project bench). With `clock=True`, `advance()` moves time so
     queued jobs start and running jobs finish; without it the data never changes.
     """
 

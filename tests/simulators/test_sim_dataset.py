@@ -100,6 +100,13 @@ def test_large_profile_grows_big_projects_twentyfold(suite):
     assert len(large.jobs("orange", large.projects("orange")[2])) == 57
 
 
+def test_big_profile_makes_projects_of_30_or_more_jobs_5000_long():
+    big = SimulatorSuite(sizes="big")
+    sizes = sorted(len(big.jobs("edge_impulse", p)) for p in big.projects("edge_impulse"))
+    assert sizes == [0, 1, 8, 5000, 5000]
+    assert len(big.jobs("workflow", None)) == 5000
+
+
 def test_unknown_sizes_profile_is_rejected():
     with pytest.raises(ValueError, match="sizes"):
         SimulatorSuite(sizes="huge")

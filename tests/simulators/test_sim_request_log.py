@@ -44,6 +44,13 @@ async def test_entries_record_method_path_query_and_status(sims):
     assert second.status == 401
 
 
+async def test_entries_record_the_response_body_size(sims):
+    reply = await sims.list("edge_impulse", "4212", {"limit": 5})
+    (entry,) = sims.suite.sim("edge_impulse").log.entries
+    assert reply.status == 200
+    assert entry.body_bytes == len(reply.raw)
+
+
 async def test_faulted_and_dropped_requests_are_logged(sims):
     sims.suite.sim("metafold").faults.add("drop")
     with pytest.raises(aiohttp.ServerDisconnectedError):
