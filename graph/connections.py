@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from strawberry.types import Info
 
 from graph.context import RequestContext
 from graph.cursors import binding_of
+from graph.relay import RelayArgs
 from graph.selection import field_names_below
 from graph.types import Connection, Edge, PageCursor, PageCursors, PageInfo
 from resolvers.connection import Anchor, ConnectionArgs, ConnectionPage, load_page, load_total
@@ -64,19 +66,32 @@ def page_cursors(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderListing(Generic[N]):
+    """What a per-provider connection field lists: a provider's (or one source's) jobs, by the
+    query its own arguments build, each job becoming the provider's GraphQL type."""
+
+    provider: Provider
+    source: str | None
+    build_query: Callable[[ProviderAdapter], ListQuery]
+    to_node: Callable[[DomainJob], N]
+
+    def resolve(self, info: Info[RequestContext, None], relay: RelayArgs) -> Awaitable[Any]:
+        return provider_connection(
+            info, self.provider, self.source, self.build_query, self.to_node, relay
+        )
+
+
 async def provider_connection(
     info: Info[RequestContext, None],
     provider: Provider,
     source: str | None,
     build_query: Callable[[ProviderAdapter], ListQuery],
     to_node: Callable[[DomainJob], N],
-    *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    relay: RelayArgs,
 ) -> Connection[N]:
     """Resolve one of the per-provider connection fields."""
+    first, after, last, before = relay.first, relay.after, relay.last, relay.before
     ctx = info.context
     adapter = ctx.adapter_for(provider, source)
     query = build_query(adapter)

@@ -6,7 +6,9 @@ plan and marks, and a merged page into a `JobConnection` with signed cursors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from strawberry.types import Info
 
@@ -14,6 +16,7 @@ from graph.connections import PAGE_FIELDS, page_cursors, run_once
 from graph.context import RequestContext
 from graph.cursors import binding_of
 from graph.inputs import JobFilter
+from graph.relay import RelayArgs
 from graph.selection import selected_names
 from graph.types import (
     Connection,
@@ -77,18 +80,30 @@ class _FailureReport:
             self.ctx.report(error, self.path)
 
 
+@dataclass(frozen=True, slots=True)
+class FederatedListing:
+    """What `Query.jobs` lists: the readable sources (or those named), filtered and ordered."""
+
+    sources: list[str] | None
+    filter: JobFilter | None
+    order_by: JobOrder | None
+
+    def resolve(self, info: Info[RequestContext, None], relay: RelayArgs) -> Awaitable[Any]:
+        return federated_jobs(
+            info, sources=self.sources, filter=self.filter, order_by=self.order_by, relay=relay
+        )
+
+
 async def federated_jobs(
     info: Info[RequestContext, None],
     *,
     sources: list[str] | None,
     filter: JobFilter | None,
     order_by: JobOrder | None,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    relay: RelayArgs,
 ) -> Connection[Job]:
     """Resolve `Query.jobs`."""
+    first, after, last, before = relay.first, relay.after, relay.last, relay.before
     ctx = info.context
     spec = JobFilterSpec() if filter is None else filter.to_spec()
     order = CreatedOrder.ASC if order_by is JobOrder.CREATED_AT_ASC else CreatedOrder.DESC

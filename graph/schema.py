@@ -31,13 +31,14 @@ from graph.engine.execution import (
 )
 from graph.engine.prepared import FastLane
 from graph.errors import coded, with_reported
-from graph.federated import federated_jobs
+from graph.federated import FederatedListing
 from graph.federation import print_public_sdl
 from graph.http.logs import RecordOperation
 from graph.http.persisted import TrustedDocuments, TrustedOnly
 from graph.http.ratelimit import RateLimiter, WebSocketLimits
 from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
+from graph.relay import connection_field
 from graph.scalars import SCALAR_MAP
 from graph.strawberry_private import core_schema
 from graph.subscriptions import Subscription
@@ -81,30 +82,16 @@ class CoreQuery:
             for s in info.context.readable_sources()
         ]
 
-    @strawberry.field(
-        description="Jobs of every readable source and project, merged by creation time."
+    @connection_field(
+        "Jobs of every readable source and project, merged by creation time.", Connection[Job]
     )
     async def jobs(
         self,
-        info: Ctx,
         sources: list[str] | None = None,
         filter: JobFilter | None = None,
         order_by: JobOrder | None = JobOrder.CREATED_AT_DESC,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Job]:
-        return await federated_jobs(
-            info,
-            sources=sources,
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    ) -> FederatedListing:
+        return FederatedListing(sources, filter, order_by)
 
 
 async def _load_many(info: Ctx, ids: Iterable[str]) -> list[Node | None]:

@@ -12,9 +12,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.connections import provider_connection
+from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.relay import connection_field
 from graph.types import Connection, Job, common_fields, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
@@ -84,19 +85,14 @@ JOB_TYPE = EdgeImpulseJob
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Edge Impulse jobs of one project.")
+    @connection_field("Edge Impulse jobs of one project.", Connection[EdgeImpulseJob])
     async def edge_impulse_jobs(
         self,
-        info: Ctx,
         *,
         source: str | None = None,
         organization_id: int,
         project_id: int,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[EdgeImpulseJob]:
+    ) -> ProviderListing[EdgeImpulseJob]:
         def build(adapter: ProviderAdapter) -> ListQuery:
             if adapter.source.organization_id != organization_id:
                 raise BadUserInput(
@@ -105,17 +101,7 @@ class Query:
                 )
             return ListQuery(adapter.check_project(str(project_id)))
 
-        return await provider_connection(
-            info,
-            Provider("edge_impulse"),
-            source,
-            build,
-            EdgeImpulseJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return ProviderListing(Provider("edge_impulse"), source, build, EdgeImpulseJob.from_job)
 
 
 def graphiql_example(sources: Sequence[SourceConfig]) -> str | None:

@@ -13,9 +13,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.connections import provider_connection
+from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.relay import connection_field
 from graph.types import Connection, Job, common_fields, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
@@ -116,30 +117,22 @@ JOB_TYPE = MetafoldJob
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Metafold jobs of one project, with Metafold's `q` and `sort`.")
+    @connection_field(
+        "Metafold jobs of one project, with Metafold's `q` and `sort`.", Connection[MetafoldJob]
+    )
     async def metafold_jobs(
         self,
-        info: Ctx,
         *,
         source: str | None = None,
         project_id: str,
         q: str | None = None,
         sort: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[MetafoldJob]:
-        return await provider_connection(
-            info,
+    ) -> ProviderListing[MetafoldJob]:
+        return ProviderListing(
             Provider("metafold"),
             source,
             lambda adapter: metafold_query(adapter.require_project(project_id), q, sort),
             MetafoldJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
         )
 
 

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import strawberry
 from strawberry.types import Info
 
-from graph.connections import provider_connection
+from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.relay import connection_field
 from graph.scalars import Long
 from graph.types import Connection, Job, common_fields, job_type
 from resolvers.config import SourceConfig
@@ -61,10 +62,11 @@ JOB_TYPE = ModelArtsJob
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="ModelArts training jobs of one project, with its filters.")
+    @connection_field(
+        "ModelArts training jobs of one project, with its filters.", Connection[ModelArtsJob]
+    )
     async def model_arts_jobs(
         self,
-        info: Ctx,
         *,
         source: str | None = None,
         project_id: str,
@@ -73,13 +75,8 @@ class Query:
         sort_by: ModelArtsSortField | None = None,
         order: SortOrder | None = None,
         workspace_id: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ModelArtsJob]:
-        return await provider_connection(
-            info,
+    ) -> ProviderListing[ModelArtsJob]:
+        return ProviderListing(
             Provider("modelarts"),
             source,
             lambda adapter: modelarts_query(
@@ -91,10 +88,6 @@ class Query:
                 workspace_id=workspace_id,
             ),
             ModelArtsJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
         )
 
 

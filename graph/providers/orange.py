@@ -12,9 +12,10 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graph.connections import provider_connection
+from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.relay import connection_field
 from graph.types import Connection, Job, common_fields, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
@@ -72,30 +73,22 @@ JOB_TYPE = OrangeJob
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Orange IaaS jobs of one project, with Orange's own filters.")
+    @connection_field(
+        "Orange IaaS jobs of one project, with Orange's own filters.", Connection[OrangeJob]
+    )
     async def orange_jobs(
         self,
-        info: Ctx,
         *,
         source: str | None = None,
         project_id: str,
         states: list[OrangeJobState] | None = None,
         sort: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[OrangeJob]:
-        return await provider_connection(
-            info,
+    ) -> ProviderListing[OrangeJob]:
+        return ProviderListing(
             Provider("orange"),
             source,
             lambda adapter: orange_query(adapter.require_project(project_id), states, sort),
             OrangeJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
         )
 
 

@@ -14,9 +14,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.connections import provider_connection
+from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
+from graph.relay import connection_field
 from graph.types import Connection, Job, common_fields, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
@@ -155,26 +156,13 @@ JOB_TYPE = WorkflowJob
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Guided-workflow jobs.")
+    @connection_field("Guided-workflow jobs.", Connection[WorkflowJob])
     async def workflow_jobs(
         self,
-        info: Ctx,
         source: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[WorkflowJob]:
-        return await provider_connection(
-            info,
-            Provider("workflow"),
-            source,
-            lambda _adapter: ListQuery(None),
-            WorkflowJob.from_job,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+    ) -> ProviderListing[WorkflowJob]:
+        return ProviderListing(
+            Provider("workflow"), source, lambda _adapter: ListQuery(None), WorkflowJob.from_job
         )
 
 
