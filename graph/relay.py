@@ -51,6 +51,8 @@ class RelayConnection(FieldExtension):
     """Adds the Relay arguments to a connection field and resolves its page with them."""
 
     def apply(self, field: StrawberryField) -> None:
+        # Strawberry applies a field's extensions each time a schema is built of it: once.
+        present = {argument.python_name for argument in field.arguments}
         field.arguments = [
             *field.arguments,
             *(
@@ -61,6 +63,7 @@ class RelayConnection(FieldExtension):
                     default=None,
                 )
                 for name, annotation in _ARGUMENTS
+                if name not in present
             ),
         ]
 

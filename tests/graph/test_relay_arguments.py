@@ -11,6 +11,7 @@ RELAY = ["first", "after", "last", "before"]
 
 
 def connection_fields() -> dict[str, object]:
+    build_schema()  # a process builds several schemas of the same types (tests, `serve`)
     schema = build_schema()
     query_type = schema.get_type_by_name("Query")
     assert query_type is not None
