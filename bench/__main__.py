@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.peers import PEERS_OUTPUT, render_peers, run_peers
-from bench.report import render
+from bench.report import publish, render
 from bench.run import Options, run
 
 
@@ -62,9 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if options.peers:
         results = asyncio.run(run_peers(options))
-        options.output.write_text(json.dumps(results, indent=2) + "\n")
-        print(render_peers(results))
-        print(f"\nwritten: {options.output}")
+        publish(results, options.output, render_peers(results))
         return 0
     results = asyncio.run(run(options))
     print(render(results))

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ import orjson
 
 from bench.load import percentile
 from bench.procs import PYTHON, Service, rss_bytes, start
+from bench.report import publish
 from bench.run import BENCH_DIR, Layout, Upstreams, bench_env, start_gateway, wait_ready
 from resolvers.config import parse_config
 from resolvers.domain import CreatedOrder, JobFilterSpec
@@ -574,16 +575,13 @@ def parse_options(argv: Sequence[str] | None = None) -> BigFedOptions:
         "label": args.label,
         "baseline": args.baseline,
     }
-    values = {**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
-    return BigFedOptions(**values)
+    return replace(options, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     results = asyncio.run(measure(options))
-    options.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(render(results))
-    print(f"\nwritten: {options.output}")
+    publish(results, options.output, render(results))
     return 0
 
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+
+def publish(results: Mapping[str, Any], output: Path, text: str) -> None:
+    """A run's results written to `output` (JSON) and its report printed, saying where."""
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(text)
+    print(f"\nwritten: {output}")
 
 
 def _row(cells: list[str], widths: list[int]) -> str:

@@ -28,6 +28,7 @@ import aiohttp
 
 from bench.load import percentile
 from bench.procs import PYTHON, rss_bytes, start
+from bench.report import publish
 from bench.run import BENCH_DIR, Upstreams, bench_env, start_gateway, wait_ready, write_config
 from simulators import SimulatorSuite
 
@@ -227,9 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.quick:
         options.samples, options.subscribers, options.intervals = 3, 50, 3
     results = asyncio.run(measure(options))
-    options.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(render(results))
-    print(f"\nwritten: {options.output}")
+    publish(results, options.output, render(results))
     return 0
 
 

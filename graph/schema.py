@@ -42,7 +42,8 @@ from graph.relay import connection_field
 from graph.scalars import SCALAR_MAP
 from graph.strawberry_private import core_schema
 from graph.subscriptions import Subscription
-from graph.types import Connection, Job, JobOrder, Node, SourceInfo, load_job
+from graph.types import Connection, Job, JobOrder, Node, SourceInfo, job_type_of, load_job
+from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
 from resolvers.providers.registry import PROVIDERS, load
 
@@ -236,10 +237,10 @@ class JobgraphSubgraphSchema(JobgraphSchema, strawberry.federation.Schema):
         return None
 
 
-# Each provider's graph module (its registry row's `graph`), in registry order: its job type
-# and its Query field.
+# Each provider's graph module (its registry row's `graph`), in registry order: its Query
+# field, and the job type it registered with `job_type`.
 PROVIDER_MODULES = tuple(load(row.graph) for row in PROVIDERS)
-PROVIDER_TYPES: tuple[type[Job], ...] = tuple(module.JOB_TYPE for module in PROVIDER_MODULES)
+PROVIDER_TYPES = tuple(job_type_of(Provider(row.name)) for row in PROVIDERS)
 Query = merge_types("Query", (CoreQuery, *(module.Query for module in PROVIDER_MODULES)))
 ENTITY_TYPE_NAMES = ("Job", *(t.__name__ for t in PROVIDER_TYPES))
 

@@ -72,22 +72,27 @@ class Job(Node):
 JobTypeT = TypeVar("JobTypeT", bound=type[Job])
 
 # Each provider's GraphQL type, by provider: filled by `job_type` as those types are defined.
-_JOB_TYPES: dict[Provider, Callable[[DomainJob], Job]] = {}
+_JOB_TYPES: dict[Provider, type[Job]] = {}
 
 
 def job_type(provider: Provider) -> Callable[[JobTypeT], JobTypeT]:
-    """Registers a provider's GraphQL type (its `from_job`) as the one its jobs become."""
+    """Registers a provider's GraphQL type as the one its jobs become."""
 
     def register(cls: JobTypeT) -> JobTypeT:
-        _JOB_TYPES[provider] = cls.from_job  # type: ignore[attr-defined]
+        _JOB_TYPES[provider] = cls
         return cls
 
     return register
 
 
+def job_type_of(provider: Provider) -> type[Job]:
+    """The GraphQL type a provider's jobs become (its graph module registered it)."""
+    return _JOB_TYPES[provider]
+
+
 def to_graphql(job: DomainJob) -> Job:
     """The provider's GraphQL type for a domain job."""
-    return _JOB_TYPES[job.provider](job)
+    return _JOB_TYPES[job.provider].from_job(job)  # type: ignore[attr-defined, no-any-return]
 
 
 def common_fields(job: DomainJob) -> dict[str, Any]:

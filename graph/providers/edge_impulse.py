@@ -79,10 +79,6 @@ class EdgeImpulseJob(Job):
         )
 
 
-# The type its jobs become (the others here are nested in it).
-JOB_TYPE = EdgeImpulseJob
-
-
 @strawberry.type
 class Query:
     @connection_field("Edge Impulse jobs of one project.", Connection[EdgeImpulseJob])

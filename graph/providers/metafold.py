@@ -111,10 +111,6 @@ class MetafoldJob(Job):
         return [MetafoldJob.from_job(job) for job in jobs if job is not None]
 
 
-# The type its jobs become (the others here are nested in it).
-JOB_TYPE = MetafoldJob
-
-
 @strawberry.type
 class Query:
     @connection_field(

@@ -56,10 +56,6 @@ class ModelArtsJob(Job):
         )
 
 
-# The type its jobs become (the others here are nested in it).
-JOB_TYPE = ModelArtsJob
-
-
 @strawberry.type
 class Query:
     @connection_field(

@@ -67,10 +67,6 @@ class OrangeJob(Job):
         )
 
 
-# The type its jobs become (the others here are nested in it).
-JOB_TYPE = OrangeJob
-
-
 @strawberry.type
 class Query:
     @connection_field(

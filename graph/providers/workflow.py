@@ -150,10 +150,6 @@ class WorkflowJob(Job):
         )
 
 
-# The type its jobs become (the others here are nested in it).
-JOB_TYPE = WorkflowJob
-
-
 @strawberry.type
 class Query:
     @connection_field("Guided-workflow jobs.", Connection[WorkflowJob])
