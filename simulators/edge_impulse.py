@@ -73,6 +73,7 @@ _TARGETS = ("Arduino Nano 33 BLE Sense", "Raspberry Pi 4", "Nordic nRF9160 DK", 
 class EdgeImpulseSimulator(Simulator):
     provider: ClassVar[str] = "edge_impulse"
     demo_name: ClassVar[str] = "ei"
+    realistic: ClassVar[dict[str, Any]] = {"cap": 100}
     demo_credentials: ClassVar[dict[str, str]] = {"api_key_env": "JOBGRAPH_SIM_EI_API_KEY"}
     demo_keys: ClassVar[dict[str, Any]] = {"organization_id": ORGANIZATION_ID}
     field_order: ClassVar[tuple[str, ...]] = (

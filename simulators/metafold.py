@@ -90,6 +90,12 @@ _ERRORS = (
 class MetafoldSimulator(Simulator):
     provider: ClassVar[str] = "metafold"
     demo_name: ClassVar[str] = "mf"
+    realistic: ClassVar[dict[str, Any]] = {
+        "date_format": "rfc1123",
+        "omit_optional": True,
+        "literal_star_in_quotes": True,
+        "shuffle_ties": True,
+    }
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MF_TOKEN"}
     optional_keys: ClassVar[frozenset[str]] = frozenset(
         {"name", "error", "project_id", "workflow_id"}

@@ -98,6 +98,11 @@ _DESCRIPTIONS = (
 class ModelArtsSimulator(Simulator):
     provider: ClassVar[str] = "modelarts"
     demo_name: ClassVar[str] = "ma"
+    realistic: ClassVar[dict[str, Any]] = {
+        "gateway_errors": True,
+        "unfiltered_total": True,
+        "shuffle_ties": True,
+    }
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MA_TOKEN"}
     field_order: ClassVar[tuple[str, ...]] = (
         "job_id",

@@ -95,6 +95,7 @@ _FAILURES = (
 class OrangeSimulator(Simulator):
     provider: ClassVar[str] = "orange"
     demo_name: ClassVar[str] = "orange"
+    realistic: ClassVar[dict[str, Any]] = {"cap": 20}
     demo_credentials: ClassVar[dict[str, str]] = {
         "api_key_env": "JOBGRAPH_SIM_ORANGE_API_KEY",
         "token_env": "JOBGRAPH_SIM_ORANGE_TOKEN",

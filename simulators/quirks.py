@@ -79,23 +79,6 @@ class Quirks:
         return {k: v for k, v in self.to_json().items() if default[k] != v}
 
 
-# `--realistic`: every awkward-but-legal behaviour the platforms' docs and SDKs allow, at once.
-REALISTIC: dict[str, dict[str, Any]] = {
-    # Shuffled ties only where lists are asked for in creation-time order: no order is
-    # documented for the others at all, so no client can page them exactly if it varies.
-    "edge_impulse": {"cap": 100},
-    "orange": {"cap": 20},
-    "metafold": {
-        "date_format": "rfc1123",
-        "omit_optional": True,
-        "literal_star_in_quotes": True,
-        "shuffle_ties": True,
-    },
-    "workflow": {"cap": 50, "single_as_array": True},
-    "modelarts": {"gateway_errors": True, "unfiltered_total": True, "shuffle_ties": True},
-}
-
-
 def render_date(value: str, date_format: str) -> Any:
     """An ISO 8601 date string in `date_format`; other strings unchanged."""
     if date_format == "iso" or not _ISO.match(value):

@@ -16,7 +16,6 @@ from simulators import credentials
 from simulators.base import Simulator
 from simulators.clock import SimClock
 from simulators.datagen import BASE_TIME
-from simulators.quirks import REALISTIC
 
 PROVIDERS = tuple(row.name for row in registry.PROVIDERS)
 DEFAULT_SEED = 20250314
@@ -48,11 +47,11 @@ class SimulatorSuite:
         }
 
     def switch_on(self, *, realistic: bool = False, busy: int = 0) -> None:
-        """Turn on the awkward-but-legal set of switches (`quirks.REALISTIC`) and/or busy mode
-        (`busy` new jobs in a project before each list of it) on every simulator."""
-        for provider, sim in self._sims.items():
+        """Turn on each simulator's awkward-but-legal set of switches (`Simulator.realistic`)
+        and/or busy mode (`busy` new jobs in a project before each list of it)."""
+        for sim in self._sims.values():
             if realistic:
-                sim.quirks.update(REALISTIC.get(provider, {}))
+                sim.quirks.update(sim.realistic)
             if busy:
                 sim.quirks.update({"busy": busy})
 
@@ -140,4 +139,5 @@ class SimulatorSuite:
 
     def demo_environ(self) -> dict[str, str]:
         """Env var name -> credential, for the env vars `demo_sources()` names."""
-        return dict(credentials.DEMO_ENVIRON)
+        secrets = (sim.demo_secrets for sim in self._sims.values())
+        return dict(credentials.DEMO_ENVIRON, **{k: v for s in secrets for k, v in s.items()})

@@ -68,6 +68,7 @@ ABANDON_REASONS = ("Step timed out", "Device went offline", "Duplicate job")
 class WorkflowSimulator(Simulator):
     provider: ClassVar[str] = "workflow"
     demo_name: ClassVar[str] = "wf"
+    realistic: ClassVar[dict[str, Any]] = {"cap": 50, "single_as_array": True}
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_WF_TOKEN"}
     field_order: ClassVar[tuple[str, ...]] = (
         "jobId",
