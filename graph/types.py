@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import get_object_definition
 
 from graph.ids import JobKey, decode_global_id, encode_global_id
 from resolvers.domain import Job as DomainJob
@@ -70,6 +72,7 @@ class Job(Node):
 
 
 JobTypeT = TypeVar("JobTypeT", bound=type[Job])
+JobT = TypeVar("JobT", bound=Job)
 
 # Each provider's GraphQL type, by provider: filled by `job_type` as those types are defined.
 _JOB_TYPES: dict[Provider, type[Job]] = {}
@@ -112,6 +115,32 @@ def common_fields(job: DomainJob) -> dict[str, Any]:
         "duration_seconds": job.duration_seconds,
         "error_message": job.error_message,
     }
+
+
+@functools.cache
+def _copied_fields(cls: type) -> frozenset[str]:
+    """A Strawberry type's data fields (no resolvers), less the `Job` interface's on a job
+    type."""
+    definition = get_object_definition(cls, strict=True)
+    own = {f.python_name for f in definition.fields if f.base_resolver is None}
+    if cls is not Job and issubclass(cls, Job):
+        own -= _copied_fields(Job)
+    return frozenset(own)
+
+
+def copied(cls: type, payload: Any, **given: Any) -> dict[str, Any]:
+    """`cls`'s own fields, each read from the payload attribute of the same name unless
+    `given`: a provider's field list is written once, on its Strawberry type."""
+    names = _copied_fields(cls)
+    unknown = set(given) - names
+    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
+    return {name: given[name] if name in given else getattr(payload, name) for name in names}
+
+
+def from_payload(cls: type[JobT], job: DomainJob, **given: Any) -> JobT:
+    """A provider's GraphQL job: the `Job` fields from the domain job, its own fields copied
+    from the job's payload (`given` ones converted by the caller)."""
+    return cls(**common_fields(job), **copied(cls, job.payload, **given))
 
 
 async def load_job(ctx: RequestContext, global_id: str) -> Job | None:

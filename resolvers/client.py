@@ -22,6 +22,7 @@ from typing import Any
 from opentelemetry.trace import Tracer
 
 from resolvers.config import SourceConfig
+from resolvers.paging import PagingHints
 from resolvers.resilience import BreakerState, Clock, Deadline
 from resolvers.shared_state import RedisUpstreamState
 from resolvers.upstream.base import (
@@ -74,6 +75,7 @@ class UpstreamClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._stack: Upstream | None = None
+        self._hints: dict[str, PagingHints] = {}
         # With a shared state, responses are cached there only, one copy for every replica.
         self.sources: dict[str, SourceRuntime] = {
             source.name: SourceRuntime.for_source(
@@ -85,6 +87,14 @@ class UpstreamClient:
             for name, runtime in self.sources.items():
                 runtime.breaker.on_change = partial(_report_breaker, observer, name)
                 observer.breaker_state(name, runtime.breaker.state.value)
+
+    def hints(self, source: str) -> PagingHints:
+        """What `source`'s upstream has shown of its paging so far (one object per source, for
+        the app's life)."""
+        hints = self._hints.get(source)
+        if hints is None:
+            hints = self._hints[source] = PagingHints()
+        return hints
 
     def breaker_states(self) -> dict[str, str]:
         """Each source's circuit breaker: "closed", "open" or "half_open"."""

@@ -171,7 +171,7 @@ class SequenceReads:
         """`stop`, moved on by up to `FREE_MARGIN` positions where the upstream requests the
         planner makes for [low, stop) stay as many (a run crossing the edge then usually
         closes within the first read)."""
-        cap = self.adapter.learned_cap
+        cap = self.adapter.hints(self.http).learned_cap
         wider = stop + FREE_MARGIN
         planned = len(self.adapter.plan(PageWindow(low, stop), cap))
         return wider if len(self.adapter.plan(PageWindow(low, wider), cap)) == planned else stop
@@ -205,7 +205,7 @@ class SequenceReads:
     ) -> WindowResult[RawJob]:
         # One request a step: a learned server cap, else the window (at least some jobs more
         # than the overlap).
-        step = self.adapter.learned_cap or max(stop - start, STEP_OVERLAP * 4)
+        step = self.adapter.hints(self.http).learned_cap or max(stop - start, STEP_OVERLAP * 4)
         overlap = min(STEP_OVERLAP, step // 2)
         jobs: list[RawJob] = [] if known is None else [known]
         # Where the job after the last one read stood at the last request, and how far the

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 from resolvers.providers.registry import PROVIDERS
 
@@ -33,8 +35,12 @@ class JobStatus(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
+# A job's payload model: `Job[OrangeJobPayload]` where the provider is known, `Job` elsewhere.
+P = TypeVar("P", default=Any, covariant=True)
+
+
 @dataclass(frozen=True, slots=True)
-class Job:
+class Job(Generic[P]):
     """One upstream job, normalized; `payload` is the provider's parsed pydantic model."""
 
     provider: Provider
@@ -49,7 +55,7 @@ class Job:
     finished_at: datetime | None
     duration_seconds: float | None
     error_message: str | None
-    payload: Any
+    payload: P
 
 
 def duration_between(started: datetime | None, finished: datetime | None) -> float | None:

@@ -9,9 +9,9 @@ short pages, and returns exactly the window's items.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -93,6 +93,37 @@ class WholeListRequest:
 
 
 PageRequest = OffsetRequest | PageNumberRequest | WholeListRequest
+# How many sequences' lengths a source's hints remember (most recent kept).
+REMEMBERED_LENGTHS = 1024
+
+
+@dataclass(slots=True)
+class PagingHints:
+    """What one source's upstream has shown of its paging, across operations: kept app-wide by
+    the upstream client beside the source's other runtime state, not by its adapter (which
+    holds only configuration). Planning hints, never content."""
+
+    # Largest page the upstream has been seen to return while more existed.
+    learned_cap: int | None = None
+    # Largest page it has ever returned: a shorter page asked for more is its end.
+    largest_page: int = 0
+    # Length each whole read of a sequence last found (by query, most recent last): the next
+    # whole read plans that size as one round.
+    scanned_lengths: dict[Hashable, int] = field(default_factory=dict)
+
+    def learn(self, result: WindowResult[Any]) -> None:
+        """Take in what a filled window showed of the upstream's pages."""
+        if result.observed_cap is not None:
+            self.learned_cap = result.observed_cap
+        self.largest_page = max(self.largest_page, result.largest_page)
+
+    def remember_length(self, query: Hashable, length: int) -> None:
+        """Record a whole read's length for the next read of `query` (bounded, oldest
+        forgotten first)."""
+        self.scanned_lengths.pop(query, None)
+        self.scanned_lengths[query] = length
+        if len(self.scanned_lengths) > REMEMBERED_LENGTHS:
+            del self.scanned_lengths[next(iter(self.scanned_lengths))]
 
 
 @dataclass(frozen=True, slots=True)

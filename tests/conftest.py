@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from graph.http.app import build_app
 from resolvers.config import Config, ServerConfig, parse_config
-from simulators import SimulatorSuite
+from simulators import PROVIDERS, SimulatorSuite
 
 # JOBGRAPH_TEST_FAST_PATH=0 runs the whole suite with `[server] fast_path = false` wherever a
 # test leaves it unset, so the general path is shown to answer exactly as the fast path does.
@@ -58,7 +58,7 @@ class Gateway:
         return self.suite.sim(provider).log.count(route)
 
     def reset_counts(self) -> None:
-        for provider in ("edge_impulse", "orange", "metafold", "workflow", "modelarts"):
+        for provider in PROVIDERS:
             self.suite.sim(provider).log.clear()
 
 

@@ -16,12 +16,13 @@ from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
 from graph.relay import connection_field
-from graph.types import Connection, Job, common_fields, job_type
+from graph.types import Connection, Job, copied, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput
 from resolvers.providers.base import ListQuery, ProviderAdapter
+from resolvers.providers.edge_impulse import EdgeImpulseJobPayload
 
 Ctx = Info[RequestContext, None]
 
@@ -54,29 +55,10 @@ class EdgeImpulseJob(Job):
     metadata: JSON | None
 
     @classmethod
-    def from_job(cls, job: DomainJob) -> EdgeImpulseJob:
-        p = job.payload
-        user = p.created_by_user
-        return cls(
-            **common_fields(job),
-            key=p.key,
-            category=p.category,
-            category_key=p.category_key,
-            created=p.created,
-            started=p.started,
-            finished=p.finished,
-            finished_successful=p.finished_successful,
-            job_notification_uids=p.job_notification_uids,
-            additional_info=p.additional_info,
-            compute_time=p.compute_time,
-            created_by_user=None
-            if user is None
-            else EdgeImpulseUser(
-                id=user.id, name=user.name, username=user.username, photo=user.photo
-            ),
-            category_count=p.category_count,
-            metadata=p.metadata,
-        )
+    def from_job(cls, job: DomainJob[EdgeImpulseJobPayload]) -> EdgeImpulseJob:
+        user = job.payload.created_by_user
+        by = None if user is None else EdgeImpulseUser(**copied(EdgeImpulseUser, user))
+        return from_payload(cls, job, created_by_user=by)
 
 
 @strawberry.type

@@ -17,13 +17,13 @@ from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
 from graph.relay import connection_field
-from graph.types import Connection, Job, common_fields, job_type
+from graph.types import Connection, Job, copied, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
 from resolvers.errors import JobgraphError
 from resolvers.loaders import JobRef, operation_loader
-from resolvers.providers.metafold import metafold_query
+from resolvers.providers.metafold import MetafoldJobPayload, metafold_query
 
 Ctx = Info[RequestContext, None]
 
@@ -51,16 +51,7 @@ class MetafoldAssetsAndParams:
             assets=None
             if assets is None
             else [
-                MetafoldAsset(
-                    name=name,
-                    id=a.id,
-                    size=a.size,
-                    created=a.created,
-                    modified=a.modified,
-                    checksum=a.checksum,
-                    filename=a.filename,
-                )
-                for name, a in assets.items()
+                MetafoldAsset(**copied(MetafoldAsset, a, name=name)) for name, a in assets.items()
             ],
             params=payload.params,
         )
@@ -81,20 +72,14 @@ class MetafoldJob(Job):
     workflow_id: str | None
 
     @classmethod
-    def from_job(cls, job: DomainJob) -> MetafoldJob:
+    def from_job(cls, job: DomainJob[MetafoldJobPayload]) -> MetafoldJob:
         p = job.payload
-        return cls(
-            **common_fields(job),
-            type=p.type,
-            state=p.state,
-            created=p.created,
-            started=p.started,
-            finished=p.finished,
-            error=p.error,
+        return from_payload(
+            cls,
+            job,
             inputs=MetafoldAssetsAndParams.from_payload(p.inputs),
             outputs=MetafoldAssetsAndParams.from_payload(p.outputs),
             needs=list(p.needs),
-            workflow_id=p.workflow_id,
         )
 
     @strawberry.field(description="The jobs this one `needs`, in order (missing ones left out).")

@@ -16,11 +16,16 @@ from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
 from graph.relay import connection_field
 from graph.scalars import Long
-from graph.types import Connection, Job, common_fields, job_type
+from graph.types import Connection, Job, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
-from resolvers.providers.modelarts import ModelArtsSortField, SortOrder, modelarts_query
+from resolvers.providers.modelarts import (
+    ModelArtsJobPayload,
+    ModelArtsSortField,
+    SortOrder,
+    modelarts_query,
+)
 
 for _enum in (ModelArtsSortField, SortOrder):
     strawberry.enum(_enum)
@@ -41,19 +46,8 @@ class ModelArtsJob(Job):
     version_count: Long | None
 
     @classmethod
-    def from_job(cls, job: DomainJob) -> ModelArtsJob:
-        p = job.payload
-        return cls(
-            **common_fields(job),
-            job_id=p.job_id,
-            job_name=p.job_name,
-            version_id=p.version_id,
-            status_code=p.status,
-            create_time=p.create_time,
-            duration=p.duration,
-            job_desc=p.job_desc,
-            version_count=p.version_count,
-        )
+    def from_job(cls, job: DomainJob[ModelArtsJobPayload]) -> ModelArtsJob:
+        return from_payload(cls, job, status_code=job.payload.status)
 
 
 @strawberry.type

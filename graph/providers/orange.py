@@ -16,11 +16,11 @@ from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
 from graph.relay import connection_field
-from graph.types import Connection, Job, common_fields, job_type
+from graph.types import Connection, Job, copied, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
-from resolvers.providers.orange import OrangeJobState, orange_query
+from resolvers.providers.orange import OrangeJobPayload, OrangeJobState, orange_query
 
 strawberry.enum(OrangeJobState)
 
@@ -49,22 +49,9 @@ class OrangeJob(Job):
     messages: list[OrangeJobMessage]
 
     @classmethod
-    def from_job(cls, job: DomainJob) -> OrangeJob:
-        p = job.payload
-        return cls(
-            **common_fields(job),
-            h_ref=p.h_ref,
-            state=p.state,
-            description=p.description,
-            created_date=p.created_date,
-            requester_id=p.requester_id,
-            start_processing_date=p.start_processing_date,
-            end_processing_date=p.end_processing_date,
-            messages=[
-                OrangeJobMessage(code=m.code, message=m.message, description=m.description)
-                for m in p.messages
-            ],
-        )
+    def from_job(cls, job: DomainJob[OrangeJobPayload]) -> OrangeJob:
+        messages = [OrangeJobMessage(**copied(OrangeJobMessage, m)) for m in job.payload.messages]
+        return from_payload(cls, job, messages=messages)
 
 
 @strawberry.type

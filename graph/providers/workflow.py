@@ -18,11 +18,12 @@ from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
 from graph.relay import connection_field
-from graph.types import Connection, Job, common_fields, job_type
+from graph.types import Connection, Job, copied, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
 from resolvers.providers.base import ListQuery
+from resolvers.providers.workflow import WorkflowJobPayload
 
 Ctx = Info[RequestContext, None]
 
@@ -58,10 +59,7 @@ class WorkflowStep:
 
     @classmethod
     def from_payload(cls, step: Any) -> WorkflowStep:
-        return cls(**{name: getattr(step, name) for name in _WORKFLOW_STEP_FIELDS})
-
-
-_WORKFLOW_STEP_FIELDS = tuple(WorkflowStep.__annotations__)
+        return cls(**copied(cls, step))
 
 
 @strawberry.type(description="Where a guided-workflow job stands now.")
@@ -116,37 +114,19 @@ class WorkflowJob(Job):
     excluded: bool | None
 
     @classmethod
-    def from_job(cls, job: DomainJob) -> WorkflowJob:
+    def from_job(cls, job: DomainJob[WorkflowJobPayload]) -> WorkflowJob:
         p = job.payload
-        m = p.metadata
-        current = _current_step(m.current_step)
-        return cls(
-            **common_fields(job),
-            job_id=p.job_id,
-            metadata=WorkflowJobMetadata(
-                client_job_id=m.client_job_id,
-                workflow_id=m.workflow_id,
-                workflow_version_id=m.workflow_version_id,
-                job_title=m.job_title,
-                metadata=m.metadata,
-                created=m.created,
-                updated=m.updated,
-                modified=m.modified,
-                status=m.status,
-                user_id=m.user_id,
-                current_step=current,
-                abandon_reason=m.abandon_reason,
-                username=m.username,
-                workflow_name=m.workflow_name,
-            ),
+        current = _current_step(p.metadata.current_step)
+        metadata = WorkflowJobMetadata(
+            **copied(WorkflowJobMetadata, p.metadata, current_step=current)
+        )
+        return from_payload(
+            cls,
+            job,
+            metadata=metadata,
             current_step=current,
             completed_steps=_steps(p.completed_steps),
             cancelled_steps=_steps(p.cancelled_steps),
-            team=p.team,
-            hierarchy_stack=p.hierarchy_stack,
-            packet_ids=p.packet_ids,
-            job_exclusion=p.job_exclusion,
-            excluded=p.excluded,
         )
 
 

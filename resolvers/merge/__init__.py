@@ -25,11 +25,10 @@ from resolvers.merge.plan import (
     plan_streams,
     spec_is_local_free,
 )
-from resolvers.merge.reader import REMEMBERED_LENGTHS, StreamReader, remember_length
+from resolvers.merge.reader import StreamReader
 
 __all__ = [
     "END",
-    "REMEMBERED_LENGTHS",
     "Boundary",
     "CutKey",
     "EdgeMark",
@@ -48,7 +47,6 @@ __all__ = [
     "mark_position",
     "merge_key",
     "plan_streams",
-    "remember_length",
     "sorted_by_time",
     "spec_is_local_free",
 ]

@@ -14,14 +14,12 @@ from resolvers.errors import ErrorCode, JobgraphError, QueryTooComplex, Upstream
 from resolvers.merge.keys import sorted_by_time
 from resolvers.merge.plan import Stream
 from resolvers.paging import PageWindow
-from resolvers.providers.base import ListQuery, ProviderAdapter, RawJob
+from resolvers.providers.base import RawJob
 
 # that typical projects are read in one round of parallel requests, since rounds add latency.
 FIRST_SCAN_WINDOW = 500
 # The least a whole read asks for after its first window (see `_scan_and_sort`).
 FOLLOW_UP_WINDOW = 100
-# Sequences whose last whole-read length an adapter remembers, to size the next read exactly.
-REMEMBERED_LENGTHS = 1024
 
 
 class StreamReader:
@@ -87,7 +85,7 @@ class StreamReader:
         jobs: list[RawJob] = []
         ids: set[str] = set()
         # Sized by the length last seen, one look-ahead item shows whether it has grown.
-        seen = adapter.scanned_lengths.get(stream.query)
+        seen = adapter.hints(self.http).scanned_lengths.get(stream.query)
         start, size = 0, FIRST_SCAN_WINDOW if seen is None else seen + 1
         while True:
             stop = min(start + size, ceiling + 1)
@@ -110,7 +108,7 @@ class StreamReader:
             # window repeats some, dropped above), so the window asks for more than the total
             # left: a total that grows with every request is then caught up with.
             size = max(total - start, FOLLOW_UP_WINDOW) if total is not None else size * 2
-        remember_length(adapter, stream.query, len(jobs))
+        adapter.hints(self.http).remember_length(stream.query, len(jobs))
         return sorted_by_time(jobs, self.order)
 
     def _ceiling_error(self, total: int | None) -> JobgraphError:
@@ -153,13 +151,3 @@ def _without_repeats(jobs: Sequence[RawJob], ids: set[str]) -> list[RawJob]:
                 ids.add(native_id)
             fresh.append(raw)
     return fresh
-
-
-def remember_length(adapter: ProviderAdapter, query: ListQuery, length: int) -> None:
-    """Record a whole read's length for the adapter's next read of `query` (bounded, oldest
-    forgotten first)."""
-    lengths = adapter.scanned_lengths
-    lengths.pop(query, None)
-    lengths[query] = length
-    if len(lengths) > REMEMBERED_LENGTHS:
-        del lengths[next(iter(lengths))]

@@ -33,6 +33,7 @@ from resolvers.errors import BadUserInput, ErrorCode, UpstreamError
 from resolvers.paging import (
     PageRequest,
     PageWindow,
+    PagingHints,
     UpstreamPage,
     WindowResult,
     fill_window,
@@ -297,13 +298,7 @@ class ProviderAdapter(ABC):
         self.reports_total = provider_row(self.provider).reports_totals
         # False: the source is one list, its jobs have no project.
         self.has_projects = provider_row(self.provider).has_projects
-        # Largest page the upstream has been seen to return while more existed.
-        self.learned_cap: int | None = None
-        # Largest page the upstream has ever returned: a shorter page asked for more is its end.
-        self.largest_page = 0
-        # Length each whole read of a sequence last found (by query, most recent last): the
-        # next whole read plans that size as one round. A planning hint, never content.
-        self.scanned_lengths: dict[ListQuery, int] = {}
+        # What the upstream has shown of its paging lives with the client: `hints(http)`.
 
     # --- what differs per provider -------------------------------------------------
 
@@ -353,7 +348,7 @@ class ProviderAdapter(ABC):
         self, http: UpstreamSession, query: ListQuery, window: PageWindow
     ) -> WindowResult[Job]:
         """Exactly the jobs at positions [window.start, window.stop) of `query`'s sequence."""
-        return await self._fill(window, lambda request: self.fetch_page(http, query, request))
+        return await self._fill(http, window, lambda request: self.fetch_page(http, query, request))
 
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
@@ -368,20 +363,29 @@ class ProviderAdapter(ABC):
         self, http: UpstreamSession, query: ListQuery, window: PageWindow
     ) -> WindowResult[RawJob]:
         """`fetch_window` of unbuilt jobs (see `fetch_raw_page`)."""
-        return await self._fill(window, lambda request: self.fetch_raw_page(http, query, request))
+        return await self._fill(
+            http, window, lambda request: self.fetch_raw_page(http, query, request)
+        )
+
+    def hints(self, http: UpstreamSession) -> PagingHints:
+        """What this source's upstream has shown of its paging so far (app-wide, kept by the
+        client)."""
+        return http.client.hints(self.source.name)
 
     async def _fill(
-        self, window: PageWindow, fetch: Callable[[PageRequest], Awaitable[UpstreamPage[M]]]
+        self,
+        http: UpstreamSession,
+        window: PageWindow,
+        fetch: Callable[[PageRequest], Awaitable[UpstreamPage[M]]],
     ) -> WindowResult[M]:
+        hints = self.hints(http)
         result = await fill_window(
             window,
-            lambda pending, cap: self.plan(pending, cap or self.learned_cap),
+            lambda pending, cap: self.plan(pending, cap or hints.learned_cap),
             fetch,
-            largest_page=self.largest_page,
+            largest_page=hints.largest_page,
         )
-        if result.observed_cap is not None:
-            self.learned_cap = result.observed_cap
-        self.largest_page = max(self.largest_page, result.largest_page)
+        hints.learn(result)
         return result
 
     def created_order(self, query: ListQuery) -> CreatedOrder | None:

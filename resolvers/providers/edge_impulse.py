@@ -163,7 +163,7 @@ class EdgeImpulseAdapter(ProviderAdapter):
         if not wanted:
             return {}
         return await self.scan_for_ids(
-            http, ListQuery(project), wanted, self.learned_cap or MAX_LIMIT
+            http, ListQuery(project), wanted, self.hints(http).learned_cap or MAX_LIMIT
         )
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
@@ -180,7 +180,7 @@ class EdgeImpulseAdapter(ProviderAdapter):
         # No filter or sort parameters: everything is applied locally.
         return Pushdown(ListQuery(self.require_project(project)), ordered=False)
 
-    def to_job(self, project: str, payload: EdgeImpulseJobPayload) -> Job:
+    def to_job(self, project: str, payload: EdgeImpulseJobPayload) -> Job[EdgeImpulseJobPayload]:
         return Job(
             provider=self.provider,
             source=self.source.name,

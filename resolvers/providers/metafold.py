@@ -190,7 +190,7 @@ class MetafoldAdapter(ProviderAdapter):
         params.append(("sort", "created:-1" if order is CreatedOrder.DESC else "created:1"))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True)
 
-    def to_job(self, project: str, payload: MetafoldJobPayload) -> Job:
+    def to_job(self, project: str, payload: MetafoldJobPayload) -> Job[MetafoldJobPayload]:
         status = metafold_status(payload.state)
         return Job(
             provider=self.provider,

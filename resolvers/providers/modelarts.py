@@ -198,7 +198,7 @@ class ModelArtsAdapter(ProviderAdapter):
                 params.append(("search_content", max(runs, key=len)[:MAX_SEARCH]))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True)
 
-    def to_job(self, project: str, payload: ModelArtsJobPayload) -> Job:
+    def to_job(self, project: str, payload: ModelArtsJobPayload) -> Job[ModelArtsJobPayload]:
         status = modelarts_status(payload.status)
         created = epoch_millis(payload.create_time)
         duration = None if payload.duration is None else payload.duration / 1000

@@ -160,7 +160,7 @@ class OrangeAdapter(ProviderAdapter):
         params.append(("sort", "-createdDate" if order is CreatedOrder.DESC else "createdDate"))
         return Pushdown(ListQuery(project, tuple(params)), ordered=True, exact=exact)
 
-    def to_job(self, project: str, payload: OrangeJobPayload) -> Job:
+    def to_job(self, project: str, payload: OrangeJobPayload) -> Job[OrangeJobPayload]:
         status = orange_status(payload.state)
         error = None
         if status is JobStatus.FAILED and payload.messages:

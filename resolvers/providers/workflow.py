@@ -204,7 +204,7 @@ class WorkflowAdapter(ProviderAdapter):
         # No filter or sort parameters: everything is applied locally.
         return Pushdown(ListQuery(self.check_project(project)), ordered=False)
 
-    def to_job(self, payload: WorkflowJobPayload) -> Job:
+    def to_job(self, payload: WorkflowJobPayload) -> Job[WorkflowJobPayload]:
         meta = payload.metadata
         status = workflow_status(meta.status)
         step = meta.current_step.single_step if meta.current_step is not None else None

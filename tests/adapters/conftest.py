@@ -15,15 +15,7 @@ from resolvers.paging import PageWindow
 from resolvers.providers.base import ListQuery, ProviderAdapter
 from resolvers.providers.registry import build_adapters, provider_row
 from simulators import PROVIDERS, RequestLog, SimulatorSuite
-
-# The id key of each provider's raw job object.
-RAW_ID = {
-    "edge_impulse": "id",
-    "orange": "id",
-    "metafold": "id",
-    "workflow": "jobId",
-    "modelarts": "job_id",
-}
+from tests.providers import oracle
 
 
 @dataclass
@@ -62,7 +54,7 @@ class Upstreams:
         return self.suite.jobs(provider, project, **view)
 
     def raw_ids(self, provider: str, project: str | None, **view: Any) -> list[str]:
-        return [str(job[RAW_ID[provider]]) for job in self.raw(provider, project, **view)]
+        return [oracle(provider).native_id(job) for job in self.raw(provider, project, **view)]
 
     async def all_jobs(self, provider: str, query: ListQuery) -> list[Job]:
         """Every job of a query's sequence: its length, then one window, in one operation."""
@@ -105,4 +97,4 @@ async def client_with_environ(suite: SimulatorSuite, sim_root: str) -> AsyncIter
         await client.close()
 
 
-__all__ = ["PROVIDERS", "RAW_ID", "Upstreams"]
+__all__ = ["PROVIDERS", "Upstreams"]

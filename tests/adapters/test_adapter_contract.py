@@ -16,16 +16,9 @@ from resolvers.providers.base import ListQuery
 from resolvers.providers.registry import build_adapters
 from simulators import PROVIDERS
 from tests.adapters.conftest import Upstreams
+from tests.providers import oracle
 
 HOSTILE_IDS = ("a/b", "..", "x?y", "x#y")
-# A field each provider documents as required (and the simulator does not itself need).
-REQUIRED_FIELD = {
-    "edge_impulse": "category",
-    "orange": "hRef",
-    "metafold": "type",
-    "workflow": "metadata",
-    "modelarts": "create_time",
-}
 
 
 def test_registry_has_one_adapter_per_provider_and_builds_one_per_source(
@@ -124,13 +117,13 @@ async def test_a_required_field_missing_from_a_job_is_an_invalid_response(
 ) -> None:
     project = upstreams.biggest_project(provider)
     stored = upstreams.suite.sim(provider).project_jobs(project)[0].payload
-    del stored[REQUIRED_FIELD[provider]]
+    del stored[oracle(provider).required_field]
     with pytest.raises(UpstreamError) as caught:
         await upstreams.adapter(provider).fetch_window(
             upstreams.session(), ListQuery(project), PageWindow(0, 3)
         )
     assert caught.value.code is ErrorCode.UPSTREAM_INVALID_RESPONSE
-    assert REQUIRED_FIELD[provider] in caught.value.message
+    assert oracle(provider).required_field in caught.value.message
 
 
 def _keys(value: Any) -> Any:
@@ -171,19 +164,6 @@ async def test_the_payload_keeps_every_field_of_the_upstream_job(
             assert _missing(_keys(raw), _keys(dumped)) == [], (provider, raw)
 
 
-# What each simulator puts in its error body's code field for an HTTP status (None: no field).
-PROVIDER_CODES: dict[str, dict[int, str | None]] = {
-    "edge_impulse": {401: None, 403: None, 429: None, 503: None},
-    "orange": {401: "41", 403: "50", 429: "53", 503: "5"},
-    "metafold": {401: "401", 403: "403", 429: "429", 503: "503"},
-    "workflow": {401: None, 403: None, 429: None, 503: None},
-    "modelarts": {
-        401: "ModelArts.0101",
-        403: "ModelArts.0103",
-        429: "ModelArts.0112",
-        503: "ModelArts.0001",
-    },
-}
 CODES = {
     403: ErrorCode.UPSTREAM_FORBIDDEN,
     429: ErrorCode.UPSTREAM_RATE_LIMITED,
@@ -205,7 +185,7 @@ async def test_an_error_body_becomes_a_coded_error_with_the_providers_code_and_s
     error = caught.value
     assert error.code is CODES[status]
     assert error.upstream_status == status
-    assert error.upstream_code == PROVIDER_CODES[provider][status]
+    assert error.upstream_code == oracle(provider).error_codes[status]
     assert error.provider == adapter.provider.name
     assert error.extensions["upstreamStatus"] == status
     if status == 429:
@@ -227,5 +207,5 @@ async def test_rejected_credentials_are_upstream_unauthorized_and_never_echoed(
     error = caught.value
     assert error.code is ErrorCode.UPSTREAM_UNAUTHORIZED
     assert error.upstream_status == 401
-    assert error.upstream_code == PROVIDER_CODES[provider][401]
+    assert error.upstream_code == oracle(provider).error_codes[401]
     assert not any(secret in error.message for secret in environ.values())

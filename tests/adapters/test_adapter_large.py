@@ -60,4 +60,4 @@ async def test_orange_walk_of_a_big_project_after_learning_the_cap_is_exact(
         upstreams.session(), ListQuery(project), PageWindow(0, 2000)
     )
     assert [j.native_id for j in result.items] == upstreams.raw_ids("orange", project)[:2000]
-    assert adapter.learned_cap == 50
+    assert adapter.hints(upstreams.session()).learned_cap == 50

@@ -86,7 +86,7 @@ async def test_the_server_cap_is_learned_and_later_windows_ask_for_pages_of_it_i
     adapter = OrangeAdapter(upstreams.sources[P])
     project = upstreams.biggest_project(P)
     first = await adapter.fetch_window(upstreams.session(), ListQuery(project), PageWindow(0, 100))
-    assert adapter.learned_cap == SERVER_CAP
+    assert adapter.hints(upstreams.session()).learned_cap == SERVER_CAP
     assert first.requests == 2
     log = upstreams.log(P)
     asked = [(e.param("offset"), e.param("limit")) for e in log.entries]

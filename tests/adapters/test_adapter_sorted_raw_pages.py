@@ -4,15 +4,17 @@ answer, and a malformed job fails only when it is built."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from resolvers.errors import ErrorCode, UpstreamError
-from resolvers.paging import PageWindow
-from resolvers.providers.base import ListQuery, ProviderAdapter
+from resolvers.paging import PageWindow, PagingHints
+from resolvers.providers.base import ListQuery
 from simulators.orange import SERVER_CAP
-from tests.adapters.conftest import RAW_ID, Upstreams
+from tests.adapters.conftest import Upstreams
+from tests.providers import oracle
 
 SORTED = ["orange", "modelarts"]
 # A required field of each provider's job payload.
@@ -21,9 +23,13 @@ REQUIRED = {"orange": "hRef", "modelarts": "status"}
 ARRAY_PREFIX = {"orange": "", "modelarts": "jobs."}
 
 
-def fresh_adapter(upstreams: Upstreams, provider: str) -> ProviderAdapter:
-    """An adapter that has learned nothing yet (no server cap)."""
-    return type(upstreams.adapter(provider))(upstreams.sources[provider])
+def forget_paging(upstreams: Upstreams, provider: str) -> PagingHints:
+    """What the source has learned of its upstream's paging, then forgotten (no server cap)."""
+    hints = upstreams.client.hints(upstreams.sources[provider].name)
+    learned = replace(hints, scanned_lengths=dict(hints.scanned_lengths))
+    hints.learned_cap, hints.largest_page = None, 0
+    hints.scanned_lengths.clear()
+    return learned
 
 
 def break_job(upstreams: Upstreams, provider: str, project: str | None, position: int) -> None:
@@ -32,7 +38,7 @@ def break_job(upstreams: Upstreams, provider: str, project: str | None, position
     job = next(
         j
         for j in upstreams.suite.sim(provider).dataset[project]
-        if str(j.payload[RAW_ID[provider]]) == native_id
+        if oracle(provider).native_id(j.payload) == native_id
     )
     del job.payload[REQUIRED[provider]]
 
@@ -51,22 +57,21 @@ async def test_a_raw_window_lists_the_same_jobs_totals_requests_and_cap_as_a_ful
 ) -> None:
     project = upstreams.biggest_project(provider)
     query, window = ListQuery(project), PageWindow(0, 120)
-    full_adapter, raw_adapter = (
-        fresh_adapter(upstreams, provider),
-        fresh_adapter(upstreams, provider),
-    )
-
-    full = await full_adapter.fetch_window(upstreams.session(), query, window)
+    adapter = upstreams.adapter(provider)
+    forget_paging(upstreams, provider)
+    full = await adapter.fetch_window(upstreams.session(), query, window)
     full_requests = asked(upstreams, provider)
-    raw = await raw_adapter.fetch_raw_window(upstreams.session(), query, window)
+    full_learned = forget_paging(upstreams, provider)
+    raw = await adapter.fetch_raw_window(upstreams.session(), query, window)
 
     assert asked(upstreams, provider) == full_requests
     assert [item.created_at for item in raw.items] == [job.created_at for job in full.items]
     assert [item.job() for item in raw.items] == full.items
     assert [job.native_id for job in full.items] == upstreams.raw_ids(provider, project)[:120]
     assert (raw.total, raw.end, raw.requests) == (full.total, full.end, full.requests)
-    assert raw_adapter.learned_cap == full_adapter.learned_cap
-    assert raw_adapter.learned_cap == (SERVER_CAP if provider == "orange" else None)
+    raw_learned = forget_paging(upstreams, provider)
+    assert raw_learned.learned_cap == full_learned.learned_cap
+    assert raw_learned.learned_cap == (SERVER_CAP if provider == "orange" else None)
 
 
 @pytest.mark.parametrize("provider", SORTED)

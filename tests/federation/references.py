@@ -7,16 +7,8 @@ from typing import Any
 
 from graph.ids import JobKey, encode_global_id
 from simulators import SimulatorSuite
-from tests.graph.providers import FIELDS, NATIVE_ID_KEY
-
-# Demo source names (SimulatorSuite.demo_sources) by simulator provider.
-SOURCES = {
-    "edge_impulse": "ei",
-    "orange": "orange",
-    "metafold": "mf",
-    "workflow": "wf",
-    "modelarts": "ma",
-}
+from tests.graph.providers import FIELDS
+from tests.providers import PROVIDERS, demo_source, oracle
 
 
 @dataclass(frozen=True)
@@ -29,11 +21,11 @@ class JobReference:
 
     @property
     def native_id(self) -> str:
-        return str(self.raw[NATIVE_ID_KEY[self.provider]])
+        return oracle(self.provider).native_id(self.raw)
 
     @property
     def source(self) -> str:
-        return SOURCES[self.provider]
+        return demo_source(self.provider)
 
     @property
     def global_id(self) -> str:
@@ -72,14 +64,14 @@ def first_of_each_provider(suite: SimulatorSuite) -> list[JobReference]:
     """The first listed job of each provider's largest project."""
     return [
         JobReference(provider, project, suite.jobs(provider, project)[0])
-        for provider in SOURCES
+        for provider in PROVIDERS
         for project in largest_projects(suite, provider, 1)
     ]
 
 
 def fifty_jobs(suite: SimulatorSuite) -> list[JobReference]:
     """Ten jobs of every provider: five from each of its two largest projects (workflow: ten)."""
-    return [ref for provider in SOURCES for ref in spread(suite, provider, 5, 2)]
+    return [ref for provider in PROVIDERS for ref in spread(suite, provider, 5, 2)]
 
 
 # What resolving fifty_jobs() costs upstream, per provider. Orange and workflow have a

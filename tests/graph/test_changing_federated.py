@@ -17,8 +17,8 @@ import pytest
 from simulators import SimulatorSuite
 from tests.conftest import Gateway
 from tests.graph.providers import native_ids
+from tests.providers import PROVIDERS
 
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
 # Upstreams that sort by creation time themselves: ties may come back in any order there.
 SORTING = ("orange", "metafold", "modelarts")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from resolvers.providers.registry import provider_row
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS, native_ids
 
@@ -51,7 +52,7 @@ async def walk_backward(
 def all_streams(suite: Any) -> list[tuple[str, str | None]]:
     streams: list[tuple[str, str | None]] = []
     for provider in FIELDS:
-        if provider == "workflow":
+        if not provider_row(provider).has_projects:
             streams.append((provider, None))
         else:
             streams.extend((provider, project) for project in suite.projects(provider))

@@ -11,6 +11,7 @@ from tests.conftest import Gateway
 from tests.graph.providers import native_ids
 from tests.graph.test_exact_walks import walk_forward
 from tests.jobs.conftest import assert_merged, brute_force, walk
+from tests.providers import PROJECT_PROVIDERS
 
 
 @pytest.mark.parametrize("size", [13, 50])
@@ -20,7 +21,7 @@ async def test_a_realistic_workflow_walk_is_exact(gateway: Gateway, size: int) -
     assert await walk_forward(gateway, "workflow", None, size) == expected
 
 
-@pytest.mark.parametrize("provider", ["edge_impulse", "orange", "metafold", "modelarts"])
+@pytest.mark.parametrize("provider", PROJECT_PROVIDERS)
 async def test_a_realistic_walk_visits_every_job_once(gateway: Gateway, provider: str) -> None:
     gateway.suite.switch_on(realistic=True)
     project = gateway.suite.projects(provider)[0]

@@ -21,14 +21,11 @@ JOBS = (
     'jobs(sources: ["mf"], first: $first, after: $after, last: $last, before: $before) '
     f"{{ {SELECTION} }} }}"
 )
-# A small list per connection (the federated one merges two Metafold projects).
-CONNECTIONS: dict[str, tuple[str, str]] = {
-    "edgeImpulseJobs": ("edge_impulse", "4212"),
-    "orangeJobs": ("orange", "c2f4a6e8-1b3d-4c5e-9f7a-8b6d4e2c0a19"),
-    "metafoldJobs": ("metafold", "1031"),
-    "workflowJobs": ("workflow", ""),
-    "modelArtsJobs": ("modelarts", "5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0"),
-    "jobs": ("", ""),
+# A small list per connection: each provider's small project, by its field (the federated one
+# merges two Metafold projects).
+CONNECTIONS: dict[str, tuple[str, str | None]] = {
+    **{spec.field: (provider, spec.small_project) for provider, spec in FIELDS.items()},
+    "jobs": ("", None),
 }
 MAX_PAGE_SIZE = 100
 
@@ -80,7 +77,7 @@ def query_of(connection: str) -> tuple[str, Callable[[dict[str, Any]], dict[str,
         return JOBS, lambda data: data["jobs"]
     provider, project = CONNECTIONS[connection]
     spec = FIELDS[provider]
-    return spec.query(project or None, selection=SELECTION), lambda data: data[spec.field]
+    return spec.query(project, selection=SELECTION), lambda data: data[spec.field]
 
 
 async def whole_list(gateway: Gateway, connection: str) -> list[tuple[str, str]]:

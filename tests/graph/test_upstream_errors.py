@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS
+from tests.providers import demo_source, enum_value
 
 CODES = {
     400: "UPSTREAM_BAD_REQUEST",
@@ -16,20 +17,6 @@ CODES = {
     404: "UPSTREAM_NOT_FOUND",
     500: "UPSTREAM_UNAVAILABLE",
     503: "UPSTREAM_UNAVAILABLE",
-}
-SOURCES = {
-    "edge_impulse": "ei",
-    "orange": "orange",
-    "metafold": "mf",
-    "workflow": "wf",
-    "modelarts": "ma",
-}
-PROVIDER_ENUM = {
-    "edge_impulse": "EDGE_IMPULSE",
-    "orange": "ORANGE",
-    "metafold": "METAFOLD",
-    "workflow": "WORKFLOW",
-    "modelarts": "MODELARTS",
 }
 
 
@@ -56,8 +43,8 @@ async def test_upstream_error_status_maps_to_its_code_with_source_and_provider(
     error = await first_error(gateway, provider)
     extensions = error["extensions"]
     assert extensions["code"] == CODES[status]
-    assert extensions["source"] == SOURCES[provider]
-    assert extensions["provider"] == PROVIDER_ENUM[provider]
+    assert extensions["source"] == demo_source(provider)
+    assert extensions["provider"] == enum_value(provider)
     assert extensions["upstreamStatus"] == status
     assert "Traceback" not in error["message"]
 
@@ -80,7 +67,7 @@ async def test_wrong_schema_body_is_upstream_invalid_response(
     gateway.suite.sim(provider).faults.add("wrong_schema", count=5)
     error = await first_error(gateway, provider)
     assert error["extensions"]["code"] == "UPSTREAM_INVALID_RESPONSE"
-    assert error["extensions"]["source"] == SOURCES[provider]
+    assert error["extensions"]["source"] == demo_source(provider)
 
 
 @pytest.mark.parametrize("provider", list(FIELDS))

@@ -9,16 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Gateway
-from tests.status_tables import GO_ZERO, METAFOLD, MODELARTS, ORANGE
-from tests.status_tables import WORKFLOW_BY_MEANING as WORKFLOW
+from tests.providers import enum_value, iso, oracle
 
-PROVIDER_ENUM = {
-    "edge_impulse": "EDGE_IMPULSE",
-    "orange": "ORANGE",
-    "metafold": "METAFOLD",
-    "workflow": "WORKFLOW",
-    "modelarts": "MODELARTS",
-}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 NODE_FIELDS = "source projectId nativeId provider status name createdAt"
@@ -50,43 +42,10 @@ class Expected:
         return (self.source, self.project, self.native_id)
 
 
-def _iso(value: str | None) -> datetime | None:
-    if value is None or value == GO_ZERO:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _edge_impulse_status(job: dict[str, Any]) -> str:
-    def present(key: str) -> bool:
-        return job.get(key) not in (None, GO_ZERO)
-
-    if present("finished"):
-        outcome = job.get("finishedSuccessful")
-        return "UNKNOWN" if outcome is None else ("SUCCEEDED" if outcome else "FAILED")
-    return "RUNNING" if present("started") else "QUEUED"
-
-
 def normalize(provider: str, source: str, project: str | None, job: dict[str, Any]) -> Expected:
     """A raw job as the `Job` interface must show it."""
-    if provider == "edge_impulse":
-        native, name, created = str(job["id"]), job["category"], _iso(job["created"])
-        status = _edge_impulse_status(job)
-    elif provider == "orange":
-        native, name, created = job["id"], job.get("description"), _iso(job["createdDate"])
-        status = ORANGE.get(job["state"], "UNKNOWN")
-    elif provider == "metafold":
-        native, name, created = job["id"], job["name"], _iso(job["created"])
-        status = METAFOLD.get(job["state"], "UNKNOWN")
-    elif provider == "workflow":
-        meta = job["metadata"]
-        native, name, created = job["jobId"], meta.get("jobTitle"), _iso(meta.get("created"))
-        status = WORKFLOW.get(meta.get("status"), "UNKNOWN")
-    else:
-        native, name = str(job["job_id"]), job["job_name"]
-        created = EPOCH + timedelta(milliseconds=job["create_time"])
-        status = MODELARTS.get(job["status"], "UNKNOWN")
-    return Expected(source, project, native, PROVIDER_ENUM[provider], status, name, created)
+    n = oracle(provider).normalize(job)
+    return Expected(source, project, n.native_id, enum_value(provider), n.status, n.name, n.created)
 
 
 def streams(gateway: Gateway) -> list[tuple[str, str, str | None]]:
@@ -102,7 +61,7 @@ def everything(gateway: Gateway) -> list[Expected]:
     return [
         normalize(provider, source, project, job)
         for provider, source, project in streams(gateway)
-        for job in gateway.suite.jobs(provider, project)
+        for job in oracle(provider).listed(gateway.suite.jobs(provider, project))
     ]
 
 
@@ -115,8 +74,8 @@ def matches(job: Expected, job_filter: dict[str, Any] | None) -> bool:
         return False
     if f.get("search") is not None and f["search"].casefold() not in (job.name or "").casefold():
         return False
-    after = _iso(f.get("createdAfter"))
-    before = _iso(f.get("createdBefore"))
+    after = iso(f.get("createdAfter"))
+    before = iso(f.get("createdBefore"))
     if after is not None and (job.created is None or job.created <= after):
         return False
     return not (before is not None and (job.created is None or job.created >= before))
@@ -141,7 +100,7 @@ def merge_order_key(gateway: Gateway, order: str) -> Callable[[Any], tuple[int, 
         if isinstance(job, Expected):
             created, where = job.created, (job.source, job.project)
         else:
-            created, where = _iso(job["createdAt"]), (job["source"], job["projectId"])
+            created, where = iso(job["createdAt"]), (job["source"], job["projectId"])
         stream = index[where]
         if created is None:
             return (1, 0, stream)

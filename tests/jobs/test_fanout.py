@@ -7,8 +7,8 @@ import time
 
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY
+from tests.providers import PROVIDERS
 
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
 LATENCY_S = 0.5
 
 

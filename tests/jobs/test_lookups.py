@@ -4,23 +4,21 @@ upstream's cheapest requests; identical upstream requests within an operation ar
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from graph.ids import JobKey, encode_global_id
+from resolvers.providers.registry import provider_row
 from tests.conftest import Gateway
 from tests.graph.providers import native_ids
+from tests.providers import PROVIDERS, demo_source, enum_value, iso, oracle
 
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
-SOURCE = {
-    "edge_impulse": "ei",
-    "orange": "orange",
-    "metafold": "mf",
-    "workflow": "wf",
-    "modelarts": "ma",
-}
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Job { source projectId nativeId } } }"
 
 
 def global_id(provider: str, project: str | None, native: str) -> str:
-    return encode_global_id(JobKey(SOURCE[provider], project, native))
+    return encode_global_id(JobKey(demo_source(provider), project, native))
 
 
 def pick(gateway: Gateway, provider: str, project: str | None, positions: list[int]) -> list[str]:
@@ -74,6 +72,53 @@ async def test_fifty_nodes_across_every_provider_cost_batched_cheapest_requests(
     # ... and list scans elsewhere: one window of up to 1000 jobs per project.
     assert log["modelarts"].count("list") == 2
     assert log["edge_impulse"].count("list") == 3
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_every_provider_resolves_its_global_ids_to_its_own_jobs(
+    gateway: Gateway, provider: str
+) -> None:
+    """The first, middle and last job of up to three projects, one id twice and one that does
+    not exist: each resolves to the provider's type with its listed fields, the missing one to
+    null with no error; the repeated id costs no request of its own."""
+    spec = oracle(provider)
+    suite = gateway.suite
+    projects: list[str | None] = (
+        [p for p in suite.projects(provider) if suite.jobs(provider, p)][:3]
+        if provider_row(provider).has_projects
+        else [None]
+    )
+    wanted: list[tuple[str | None, dict[str, Any]]] = []
+    for project in projects:
+        raw = suite.jobs(provider, project)
+        wanted += [(project, raw[i]) for i in sorted({0, len(raw) // 2, len(raw) - 1})]
+    assert len(wanted) >= 3
+    ids = [global_id(provider, project, spec.native_id(job)) for project, job in wanted]
+    missing = global_id(provider, projects[0], "999999999")
+    query = (
+        "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Job "
+        "{ provider source projectId nativeId name status createdAt } } }"
+    )
+    gateway.reset_counts()
+    once = (await gateway.data(query, {"ids": [*ids, missing]}))["nodes"]
+    calls = suite.sim(provider).log.count()
+    nodes = (await gateway.data(query, {"ids": [*ids, ids[0], missing]}))["nodes"]
+    assert nodes[:-2] == once[:-1] and nodes[-2] == once[0] and once[-1] is None is nodes[-1]
+    assert calls > 0 and suite.sim(provider).log.count() == 2 * calls
+    for node, (project, job) in zip(once, wanted, strict=False):
+        expected = spec.normalize(job)
+        assert node["__typename"] == spec.type_name
+        assert (node["provider"], node["source"], node["projectId"]) == (
+            enum_value(provider),
+            demo_source(provider),
+            project,
+        )
+        assert (node["nativeId"], node["name"], node["status"]) == (
+            expected.native_id,
+            expected.name,
+            expected.status,
+        )
+        assert iso(node["createdAt"]) == expected.created
 
 
 async def test_repeated_ids_add_no_upstream_requests(gateway: Gateway) -> None:

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS, native_ids
 from tests.jobs.conftest import brute_force, ident, walk
+from tests.providers import PROJECT_PROVIDERS
 
 SOURCES = ["ei", "wf", "ma"]  # 1083 jobs; Edge Impulse and workflow are ordered locally
 PAGE_CURSORS = (
@@ -129,7 +130,7 @@ def _largest(gateway: Gateway, provider: str) -> str | None:
     return max(projects, key=lambda p: len(gateway.suite.jobs(provider, p)))
 
 
-@pytest.mark.parametrize("provider", ["edge_impulse", "orange", "metafold", "modelarts"])
+@pytest.mark.parametrize("provider", PROJECT_PROVIDERS)
 async def test_provider_page_cursors_land_on_their_pages(gateway: Gateway, provider: str) -> None:
     spec, project = FIELDS[provider], _largest(gateway, provider)
     expected = pages_of(native_ids(provider, gateway.suite.jobs(provider, project)), 25)

@@ -10,9 +10,11 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY, brute_force, ident, merge_order_key, walk
+from tests.providers import PROVIDERS, demo_source
 
 DESC = "CREATED_AT_DESC"
-OTHERS = ["ei", "orange", "wf", "ma"]
+# Every demo source but Metafold's.
+OTHERS = [demo_source(p) for p in PROVIDERS if p != "metafold"]
 # kind, fault options, the code the gateway must report
 FAULTS: list[tuple[str, dict[str, Any], str]] = [
     ("status", {"status": 500}, "UPSTREAM_UNAVAILABLE"),

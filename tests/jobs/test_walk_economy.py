@@ -9,17 +9,16 @@ from collections import Counter
 from typing import Any
 
 from resolvers.domain import CreatedOrder, JobFilterSpec
-from resolvers.merge import REMEMBERED_LENGTHS, remember_length
-from resolvers.paging import PageWindow
+from resolvers.paging import REMEMBERED_LENGTHS, PageWindow, PagingHints
 from resolvers.providers.base import ListQuery
 from resolvers.providers.registry import build_adapters
 from simulators.orange import SERVER_CAP as ORANGE_SERVER_CAP
 from tests.conftest import Gateway
 from tests.jobs.conftest import brute_force, merge_order_key
+from tests.providers import PROVIDERS
 
 PAGE = 20
 DESC = "CREATED_AT_DESC"
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
 QUERY = """query($after: String, $filter: JobFilter) {
   jobs(first: 20, after: $after, filter: $filter) {
     pageInfo { hasNextPage endCursor } nodes { source projectId }
@@ -134,14 +133,14 @@ async def test_federated_walk_makes_no_more_requests_than_each_stream_needs(
     assert sum(made[key] for key in unsorted) <= sum(needed[key] for key in unsorted)
 
 
-def test_an_adapter_remembers_a_bounded_number_of_sequence_lengths(gateway: Gateway) -> None:
-    adapter = build_adapters(gateway.config.sources)["wf"]
+def test_a_source_remembers_a_bounded_number_of_sequence_lengths() -> None:
+    hints = PagingHints()
     for n in range(REMEMBERED_LENGTHS + 10):
-        remember_length(adapter, ListQuery(None, (("n", str(n)),)), n)
-    remember_length(adapter, ListQuery(None, (("n", "20"),)), 7)
-    assert len(adapter.scanned_lengths) == REMEMBERED_LENGTHS
-    assert ListQuery(None, (("n", "5"),)) not in adapter.scanned_lengths
-    assert list(adapter.scanned_lengths.items())[-1] == (ListQuery(None, (("n", "20"),)), 7)
+        hints.remember_length(ListQuery(None, (("n", str(n)),)), n)
+    hints.remember_length(ListQuery(None, (("n", "20"),)), 7)
+    assert len(hints.scanned_lengths) == REMEMBERED_LENGTHS
+    assert ListQuery(None, (("n", "5"),)) not in hints.scanned_lengths
+    assert list(hints.scanned_lengths.items())[-1] == (ListQuery(None, (("n", "20"),)), 7)
 
 
 async def test_a_cursor_moved_by_new_jobs_costs_one_window_read_more(gateway: Gateway) -> None:

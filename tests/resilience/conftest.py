@@ -10,14 +10,9 @@ from graph.http.app import SERVICES
 from resolvers.client import UpstreamClient
 from simulators import SimulatorSuite
 from tests.conftest import Gateway
+from tests.providers import PROVIDERS, demo_source
 
-SOURCE_OF = {
-    "edge_impulse": "ei",
-    "orange": "orange",
-    "metafold": "mf",
-    "workflow": "wf",
-    "modelarts": "ma",
-}
+SOURCE_OF = {p: demo_source(p) for p in PROVIDERS}
 DESIGN_CODES = frozenset(
     {
         "BAD_USER_INPUT",

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from tests.conftest import Gateway
+from tests.providers import PROVIDERS, demo_source, enum_value
 from tests.resilience.conftest import DESIGN_CODES
 
 SEED = 20261122
@@ -26,7 +27,6 @@ BATCH = 25
 IN_FLIGHT = 4
 FAULT_RATE = 0.2
 SLOTS_PER_SIMULATOR = 400
-PROVIDERS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
 # kind -> fault options; every kind the simulators know, hangs and slow answers included.
 FAULTS: dict[str, dict[str, Any]] = {
     "latency": {"latency_ms": 400},
@@ -50,13 +50,7 @@ QUERY = (
     "failures { source provider code message } "
     "edges { cursor node { id source provider nativeId status createdAt } } } }"
 )
-PROVIDER_OF = {
-    "ei": "EDGE_IMPULSE",
-    "orange": "ORANGE",
-    "mf": "METAFOLD",
-    "wf": "WORKFLOW",
-    "ma": "MODELARTS",
-}
+PROVIDER_OF = {demo_source(p): enum_value(p) for p in PROVIDERS}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Gateway
+from tests.providers import PROVIDERS, demo_source
 from tests.resilience.conftest import metafold_errors
 
 TRIPPABLE = {
@@ -37,7 +38,7 @@ async def test_readyz_shows_every_breaker_closed_when_all_is_well(gateway: Gatew
     status, body = await readyz(gateway)
     assert status == 200
     assert {s["name"]: s["breaker"] for s in body["sources"]} == dict.fromkeys(
-        ["ei", "orange", "mf", "wf", "ma"], "closed"
+        map(demo_source, PROVIDERS), "closed"
     )
 
 
@@ -76,9 +77,5 @@ async def test_sources_query_marks_a_source_with_an_open_breaker_unhealthy(
     await trip_metafold(gateway)
     data = await gateway.data("{ sources { name healthy } }")
     assert {s["name"]: s["healthy"] for s in data["sources"]} == {
-        "ei": True,
-        "orange": True,
-        "mf": False,
-        "wf": True,
-        "ma": True,
+        demo_source(p): p != "metafold" for p in PROVIDERS
     }

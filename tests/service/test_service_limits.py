@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query
 
+from tests.providers import PROVIDERS
 from tests.service.conftest import ADMIN_TOKEN, Service
-
-UPSTREAMS = ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
 
 
 def no_upstream_calls(service: Service) -> bool:
-    return all(service.upstream_calls(p) == 0 for p in UPSTREAMS)
+    return all(service.upstream_calls(p) == 0 for p in PROVIDERS)
 
 
 @pytest.fixture

@@ -1,0 +1,25 @@
+"""Metafold, as the tests read its docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.providers import Normalized, Oracle, iso
+from tests.status_tables import METAFOLD
+
+
+def _normalize(job: dict[str, Any]) -> Normalized:
+    status = METAFOLD.get(job["state"], "UNKNOWN")
+    return Normalized(job["id"], job["name"], status, iso(job["created"]))
+
+
+ORACLE = Oracle(
+    provider="metafold",
+    field="metafoldJobs",
+    type_name="MetafoldJob",
+    id_key="id",
+    required_field="type",
+    normalize=_normalize,
+    small_project="1031",
+    error_codes={401: "401", 403: "403", 429: "429", 503: "503"},
+)

@@ -1,0 +1,34 @@
+"""Huawei ModelArts, as the tests read its docs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.providers import Normalized, Oracle
+from tests.status_tables import MODELARTS
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _normalize(job: dict[str, Any]) -> Normalized:
+    created = EPOCH + timedelta(milliseconds=job["create_time"])
+    status = MODELARTS.get(job["status"], "UNKNOWN")
+    return Normalized(str(job["job_id"]), job["job_name"], status, created)
+
+
+ORACLE = Oracle(
+    provider="modelarts",
+    field="modelArtsJobs",
+    type_name="ModelArtsJob",
+    id_key="job_id",
+    required_field="create_time",
+    normalize=_normalize,
+    small_project="5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0",
+    error_codes={
+        401: "ModelArts.0101",
+        403: "ModelArts.0103",
+        429: "ModelArts.0112",
+        503: "ModelArts.0001",
+    },
+)

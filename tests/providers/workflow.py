@@ -1,0 +1,26 @@
+"""The guided-workflow jobs API, as the tests read its docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.providers import Normalized, Oracle, iso
+from tests.status_tables import WORKFLOW_BY_MEANING
+
+
+def _normalize(job: dict[str, Any]) -> Normalized:
+    meta = job["metadata"]
+    status = WORKFLOW_BY_MEANING.get(meta.get("status"), "UNKNOWN")
+    return Normalized(job["jobId"], meta.get("jobTitle"), status, iso(meta.get("created")))
+
+
+ORACLE = Oracle(
+    provider="workflow",
+    field="workflowJobs",
+    type_name="WorkflowJob",
+    id_key="jobId",
+    required_field="metadata",
+    normalize=_normalize,
+    small_project=None,
+    error_codes={401: None, 403: None, 429: None, 503: None},
+)
