@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
 from pydantic import (
@@ -42,6 +42,21 @@ from resolvers.paging import (
 from resolvers.providers.registry import provider_row
 
 M = TypeVar("M")
+J = TypeVar("J")
+
+
+@dataclass(frozen=True, slots=True)
+class ListEnvelope(Generic[J]):
+    """What a list body with a success flag says (see `ProviderAdapter.listed`): whether it
+    failed, with what message and code, and the jobs and total it must carry otherwise
+    (`required` names those two fields as the upstream spells them)."""
+
+    failed: bool
+    message: str | None
+    jobs: list[J] | None
+    total: int | None
+    required: str
+    upstream_code: str | None = None
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -498,6 +513,25 @@ class ProviderAdapter(ABC):
             upstream_status=status,
             upstream_code=upstream_code,
         )
+
+    def listed(
+        self,
+        http: UpstreamSession,
+        response: UpstreamResponse,
+        envelope: ListEnvelope[J],
+    ) -> tuple[list[J], int]:
+        """A list body's jobs and total, once it reports success and carries both.
+
+        Edge Impulse and ModelArts answer 200 with a success flag and, when it is set, the
+        jobs and their total: a failure is reported as one (coded from its message) before
+        the missing fields are."""
+        if envelope.failed:
+            message = envelope.message or "the request did not succeed"
+            code = code_for_failure_text(message)
+            raise self.failure(http, message, code, response.status, envelope.upstream_code)
+        if envelope.jobs is None or envelope.total is None:
+            raise self.invalid(f"{envelope.required} are required", response.status)
+        return envelope.jobs, envelope.total
 
     def parse(self, model: type[M] | TypeAdapter[M], response: UpstreamResponse) -> M:
         """Parse a body into its pydantic model; any mismatch is UPSTREAM_INVALID_RESPONSE."""

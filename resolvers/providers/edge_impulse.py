@@ -19,6 +19,7 @@ from resolvers.paging import (
     plan_offset_requests,
 )
 from resolvers.providers.base import (
+    ListEnvelope,
     ListQuery,
     OptionalUtcDateTime,
     PayloadModel,
@@ -27,7 +28,6 @@ from resolvers.providers.base import (
     RawJob,
     RawJobList,
     UtcDateTime,
-    code_for_failure_text,
     json_error_fields,
 )
 
@@ -146,12 +146,14 @@ class EdgeImpulseAdapter(ProviderAdapter):
     ) -> tuple[list[J], int]:
         """A list's jobs and total, once it reports success and carries both."""
         body = self.parse(model, response)
-        if not body.success:
-            message = body.error or "the request did not succeed"
-            raise self.failure(http, message, code_for_failure_text(message), response.status)
-        if body.jobs is None or body.total_job_count is None:
-            raise self.invalid("jobs and totalJobCount are required", response.status)
-        return body.jobs, body.total_job_count
+        envelope = ListEnvelope(
+            failed=not body.success,
+            message=body.error,
+            jobs=body.jobs,
+            total=body.total_job_count,
+            required="jobs and totalJobCount",
+        )
+        return self.listed(http, response, envelope)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]

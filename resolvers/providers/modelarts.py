@@ -23,13 +23,13 @@ from resolvers.paging import (
     plan_page_number_requests,
 )
 from resolvers.providers.base import (
+    ListEnvelope,
     ListQuery,
     PayloadModel,
     ProviderAdapter,
     Pushdown,
     RawJob,
     RawJobList,
-    code_for_failure_text,
     json_error_fields,
     search_runs,
 )
@@ -154,13 +154,15 @@ class ModelArtsAdapter(ProviderAdapter):
         self, http: UpstreamSession, response: UpstreamResponse, body: ModelArtsJobList[J]
     ) -> tuple[list[J], int]:
         """A parsed list's jobs and total, once it reports success and carries both."""
-        if body.is_success is False:
-            message = body.error_message or "the request did not succeed"
-            code = code_for_failure_text(message)
-            raise self.failure(http, message, code, response.status, body.error_code)
-        if body.jobs is None or body.job_total_count is None:
-            raise self.invalid("jobs and job_total_count are required", response.status)
-        return body.jobs, body.job_total_count
+        envelope = ListEnvelope(
+            failed=body.is_success is False,
+            message=body.error_message,
+            jobs=body.jobs,
+            total=body.job_total_count,
+            required="jobs and job_total_count",
+            upstream_code=body.error_code,
+        )
+        return self.listed(http, response, envelope)
 
     async def fetch_by_ids(
         self, http: UpstreamSession, project: str | None, ids: Sequence[str]
