@@ -60,6 +60,8 @@ ARRIVAL_PROVIDERS = ("edge_impulse", "workflow", "orange", "metafold")
 SCAN_CEILING = 10_000
 ROUND_TRIP_SAMPLES = 20
 P50_BOUND = 1.5
+# A few seconds: a walk of five pages reads each unsortable list once.
+MAX_STALENESS_S = 5.0
 NODE_FIELDS = "source projectId nativeId name status createdAt"
 
 JobKey = tuple[str, str | None, str]  # (source, projectId, nativeId)
@@ -75,10 +77,18 @@ class BigFedOptions:
     output: Path = OUTPUT
     label: str = ""
     baseline: Path | None = None
+    # Every source's max_staleness_s (0: every page reads the unsortable lists whole again).
+    max_staleness_s: float = MAX_STALENESS_S
 
     @classmethod
     def tiny(cls, **overrides: Any) -> BigFedOptions:
-        values: dict[str, Any] = {"sizes": "default", "latency_ms": 5.0, "walks": 1, "pages": 3}
+        values: dict[str, Any] = {
+            "sizes": "default",
+            "latency_ms": 5.0,
+            "walks": 1,
+            "pages": 3,
+            "max_staleness_s": 0.5,
+        }
         values.update(overrides)
         return cls(**values)
 
@@ -86,11 +96,14 @@ class BigFedOptions:
 # --- the config and the oracle ------------------------------------------------------------------
 
 
-def config_data(suite: SimulatorSuite, root: str) -> dict[str, Any]:
-    """The demo sources on `root`, with a scan ceiling above the big lists and the arrivals."""
+def config_data(suite: SimulatorSuite, root: str, max_staleness_s: float = 0.0) -> dict[str, Any]:
+    """The demo sources on `root`, with a scan ceiling above the big lists and the arrivals,
+    each with `max_staleness_s`."""
     return {
         "server": {"host": "127.0.0.1", "port": 0, "graphiql": False, "scan_ceiling": SCAN_CEILING},
-        "sources": suite.demo_sources(root),
+        "sources": [
+            {**source, "max_staleness_s": max_staleness_s} for source in suite.demo_sources(root)
+        ],
     }
 
 
@@ -298,6 +311,23 @@ async def round_trip(
     }
 
 
+async def outlive_snapshots(options: BigFedOptions) -> None:
+    """Wait until every snapshot the walk used is older than max_staleness_s: each walk starts
+    from the lists as they are (the arrivals of the last one deleted), as the bound promises."""
+    if options.max_staleness_s > 0:
+        await asyncio.sleep(options.max_staleness_s)
+
+
+async def snapshot_jobs(session: aiohttp.ClientSession, gateway: str) -> int:
+    """The jobs the gateway's snapshots hold (its `jobgraph_snapshot_jobs` metric)."""
+    async with session.get(f"{gateway}/metrics") as response:
+        text = await response.text()
+    for line in text.splitlines():
+        if line.startswith("jobgraph_snapshot_jobs "):
+            return int(float(line.split()[-1]))
+    return 0
+
+
 def peak_rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -379,13 +409,14 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
             "page_size": options.page_size,
             "scan_ceiling": SCAN_CEILING,
             "arrivals_per_page": ARRIVALS_PER_PAGE * len(ARRIVAL_PROVIDERS),
+            "max_staleness_s": options.max_staleness_s,
         },
     }
     command = [PYTHON, "-m", "bench.simserver", "--port", "0", "--sizes", options.sizes]
     services: list[Service] = [start("simulators", command, bench_env(), timeout=180)]
     try:
         upstreams = Upstreams(services[0], suite)
-        data = config_data(suite, upstreams.root)
+        data = config_data(suite, upstreams.root, options.max_staleness_s)
         streams = streams_of(data)
         sortable = sum(s.sortable for s in streams)
         expected = merged_order(suite, streams)
@@ -415,8 +446,10 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
                     progress(f"walk {number + 1}/{options.walks}")
                     await _fresh_logs(session, upstreams, options.latency_ms)
                     walks.append(await walk(session, upstreams, gateway.url, options))
+                    await outlive_snapshots(options)
                 after_walks = rss_bytes(pid)
                 peak = peak_rss_bytes(pid)
+                held = await snapshot_jobs(session, gateway.url)
                 changing = []
                 arrivals = Arrivals(session, upstreams)
                 for number in range(options.walks):
@@ -429,6 +462,7 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
                         changing[-1]["arrived"] = arrivals.count
                     finally:
                         await arrivals.remove()
+                    await outlive_snapshots(options)
                 await _fresh_logs(session, upstreams, 0)
     finally:
         for service in reversed(services):
@@ -447,9 +481,12 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
         "rss_fresh_mb": round(fresh / 2**20, 1),
         "rss_after_walks_mb": round(after_walks / 2**20, 1),
         "rss_peak_mb": round(peak / 2**20, 1),
-        # Nothing is cached across requests today: every page reads the unsortable lists
-        # whole, so the growth is what one operation's read leaves behind.
-        "jobs_held_across_requests": 0,
+        # The jobs the snapshots held after the walks (the gateway's jobgraph_snapshot_jobs);
+        # 0 with max_staleness_s 0, where the growth is what one operation's read leaves.
+        "jobs_held_across_requests": held,
+        "growth_mb_per_1000_held_jobs": round((after_walks - fresh) / 2**20 / (held / 1000), 2)
+        if held
+        else None,
         "unsortable_jobs_read_per_page": results["streams"]["unsortable_jobs"],
         "growth_mb_per_1000_jobs": round((after_walks - fresh) / 2**20 / unsortable_thousands, 2)
         if unsortable_thousands
@@ -526,8 +563,10 @@ def render(results: Mapping[str, Any]) -> str:
         f"gateway RSS: {memory['rss_fresh_mb']} MB fresh, {memory['rss_after_walks_mb']} MB "
         f"after the walks, {memory['rss_peak_mb']} MB peak; per 1,000 jobs of the unsortable "
         f"lists read per page: {memory['growth_mb_per_1000_jobs']} MB kept, "
-        f"{memory['peak_mb_per_1000_jobs']} MB at peak (jobs held across requests: "
-        f"{memory['jobs_held_across_requests']})",
+        f"{memory['peak_mb_per_1000_jobs']} MB at peak; jobs held in snapshots "
+        f"(max_staleness_s {options['max_staleness_s']:g}): "
+        f"{memory['jobs_held_across_requests']}, "
+        f"{memory['growth_mb_per_1000_held_jobs']} MB of growth per 1,000 held",
         "",
         "targets:",
     ]
@@ -565,6 +604,11 @@ def parse_options(argv: Sequence[str] | None = None) -> BigFedOptions:
     parser.add_argument("--output", type=Path, help="default: bench/bigfed.json")
     parser.add_argument("--label", default="")
     parser.add_argument("--baseline", type=Path, help="an earlier bigfed.json to compare with")
+    parser.add_argument(
+        "--max-staleness",
+        type=float,
+        help=f"every source's max_staleness_s ({MAX_STALENESS_S:g}; 0: no snapshots)",
+    )
     args = parser.parse_args(argv)
     options = BigFedOptions.tiny() if args.tiny else BigFedOptions()
     overrides = {
@@ -574,6 +618,7 @@ def parse_options(argv: Sequence[str] | None = None) -> BigFedOptions:
         "output": args.output,
         "label": args.label,
         "baseline": args.baseline,
+        "max_staleness_s": args.max_staleness,
     }
     return replace(options, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -25,6 +25,7 @@ from resolvers.config import SourceConfig
 from resolvers.paging import PagingHints
 from resolvers.resilience import BreakerState, Clock, Deadline
 from resolvers.shared_state import RedisUpstreamState
+from resolvers.snapshots import DEFAULT_MAX_JOBS, ListSnapshots
 from resolvers.upstream.base import (
     ErrorDescriber,
     SourceRuntime,
@@ -47,6 +48,7 @@ __all__ = [
     "UpstreamSession",
     "check_path_segment",
     "fresh_reads",
+    "reading_fresh",
     "safe_message",
 ]
 
@@ -68,6 +70,7 @@ class UpstreamClient:
         rng: random.Random | None = None,
         shared: RedisUpstreamState | None = None,
         tracer: Tracer | None = None,
+        snapshot_max_jobs: int = DEFAULT_MAX_JOBS,
     ) -> None:
         self._observer = observer
         self._shared = shared
@@ -76,6 +79,8 @@ class UpstreamClient:
         self._rng = rng or random.Random()
         self._stack: Upstream | None = None
         self._hints: dict[str, PagingHints] = {}
+        # Whole reads of unsortable lists, kept for sources with `max_staleness_s` above 0.
+        self.snapshots = ListSnapshots(snapshot_max_jobs, clock)
         # With a shared state, responses are cached there only, one copy for every replica.
         self.sources: dict[str, SourceRuntime] = {
             source.name: SourceRuntime.for_source(
@@ -182,6 +187,11 @@ class UpstreamSession:
             future.add_done_callback(consume_exception)
             self._inflight[key] = future
         return asyncio.shield(future)
+
+
+def reading_fresh() -> bool:
+    """Whether this task is within `fresh_reads`."""
+    return _FRESH.get()
 
 
 @contextlib.contextmanager

@@ -30,6 +30,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A few seconds: a walk of federated pages reads each unsortable list about once.
+DEFAULT_MAX_STALENESS_S = 2.0
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -44,6 +48,9 @@ class ServerConfig(_Strict):
     max_tokens: int = Field(default=2_000, ge=10)
     max_cost: int = Field(default=50_000, ge=1)
     scan_ceiling: int = Field(default=5_000, ge=1)
+    # The most jobs the snapshots of unsortable lists hold together (a source's
+    # max_staleness_s); the least recently used go first.
+    snapshot_max_jobs: int = Field(default=50_000, ge=0, le=10_000_000)
     workers: int = Field(default=1, ge=1, le=64)
     # Live updates: running subscriptions per WebSocket and per process, and the events one
     # subscriber may have waiting before it counts as too slow and is closed.
@@ -147,6 +154,9 @@ class SourceConfig(_Strict):
     poll_interval_s: float = Field(default=10.0, ge=1, le=3600)  # subscriptions' poll period
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=0.0, ge=0)
+    # How old a whole read of a list the upstream cannot sort may be when a federated `jobs`
+    # page uses it (0: every operation reads it again; resolvers/snapshots.py).
+    max_staleness_s: float = Field(default=DEFAULT_MAX_STALENESS_S, ge=0, le=3600)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
     # After a 429 without Retry-After: the first cool-down, doubling while 429s go on.

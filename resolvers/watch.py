@@ -135,7 +135,10 @@ class Poller:
         """This poll's jobs, newest first. An unsorted upstream is read whole (within
         `scan_ceiling`); a sorted one only down to what the last poll already knew."""
         http = UpstreamSession(self.client, caller="jobgraph-watch")
-        reader = StreamReader(self.stream, CreatedOrder.DESC, http, self.scan_ceiling)
+        # A poll shows the list as it is now: never a snapshot (max_staleness_s).
+        reader = StreamReader(
+            self.stream, CreatedOrder.DESC, http, self.scan_ceiling, snapshots=False
+        )
         if reader.in_memory:
             raw = await reader.sorted_jobs()
             jobs = (item.job() for item in raw)

@@ -93,7 +93,14 @@ def build_services(
     tracing: Tracing | None = None,
 ) -> Services:
     tracer = tracing.tracer if tracing is not None else None
-    client = UpstreamClient(config.sources, environ, observer, shared=shared, tracer=tracer)
+    client = UpstreamClient(
+        config.sources,
+        environ,
+        observer,
+        shared=shared,
+        tracer=tracer,
+        snapshot_max_jobs=config.server.snapshot_max_jobs,
+    )
     return Services(
         shared=shared,
         tracing=tracing,
@@ -490,6 +497,7 @@ def build_app(
         )
     tracing = Tracing.from_config(config.tracing)
     services = build_services(config, env, observer=metrics, shared=shared, tracing=tracing)
+    metrics.track_snapshots(services.client.snapshots)
     authenticator = Authenticator(config.auth, env)
     limiter = RateLimiter(config.rate_limits, buckets)
     app = web.Application(

@@ -7,6 +7,8 @@ import re
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from resolvers.snapshots import ListSnapshots
+
 # Operation names are chosen by callers: keep the label set small and printable.
 _OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 200
@@ -120,6 +122,21 @@ class GatewayMetrics:
 
     def redis_error(self, operation: str) -> None:
         self.redis_errors.labels(operation).inc()
+
+    def track_snapshots(self, snapshots: ListSnapshots) -> None:
+        """Export what the snapshots of unsortable lists hold (read when scraped)."""
+        held = Gauge(
+            "jobgraph_snapshot_jobs",
+            "Jobs held in the snapshots of lists an upstream cannot sort (max_staleness_s).",
+            registry=self.registry,
+        )
+        held.set_function(lambda: snapshots.jobs_held)
+        count = Gauge(
+            "jobgraph_snapshots",
+            "Snapshots held of lists an upstream cannot sort (one per caller, source and list).",
+            registry=self.registry,
+        )
+        count.set_function(lambda: len(snapshots))
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

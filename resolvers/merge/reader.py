@@ -7,7 +7,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Sequence
 
-from resolvers.client import UpstreamSession
+from resolvers.client import UpstreamSession, reading_fresh
 from resolvers.connection import SequenceReads
 from resolvers.domain import CreatedOrder, time_key
 from resolvers.errors import ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
@@ -31,9 +31,17 @@ class StreamReader:
     """
 
     def __init__(
-        self, stream: Stream, order: CreatedOrder, http: UpstreamSession, scan_ceiling: int
+        self,
+        stream: Stream,
+        order: CreatedOrder,
+        http: UpstreamSession,
+        scan_ceiling: int,
+        *,
+        snapshots: bool = True,
     ) -> None:
         self.stream = stream
+        # False: read whole every time, whatever the source's max_staleness_s (pollers).
+        self.snapshots = snapshots
         self.order = order
         self.http = http
         self.scan_ceiling = scan_ceiling
@@ -74,13 +82,24 @@ class StreamReader:
         return self.known_length
 
     def sorted_jobs(self) -> Awaitable[list[RawJob]]:
-        """An unordered stream's whole sequence, sorted by creation time (once per operation);
-        its jobs are built only when read."""
+        """An unordered stream's whole sequence, sorted by creation time (once per operation,
+        or once per snapshot where the source allows `max_staleness_s`); its jobs are built
+        only when read."""
         if self._sorted is None:
-            self._sorted = asyncio.ensure_future(self._scan_and_sort())
+            self._sorted = asyncio.ensure_future(self._whole_sorted())
         return asyncio.shield(self._sorted)
 
-    async def _scan_and_sort(self) -> list[RawJob]:
+    async def _whole_sorted(self) -> list[RawJob]:
+        stream, order = self.stream, self.order
+        staleness = stream.adapter.source.max_staleness_s
+        if staleness <= 0 or not self.snapshots or reading_fresh():
+            return sorted_by_time(await self._scan(), order)
+        key = (self.http.caller, stream.source, stream.query)
+        snapshot = await self.http.client.snapshots.get(key, staleness, self._scan)
+        return snapshot.in_order(order, lambda jobs: sorted_by_time(list(jobs), order))
+
+    async def _scan(self) -> list[RawJob]:
+        """The whole list in the upstream's order, each job once."""
         stream, adapter, ceiling = self.stream, self.stream.adapter, self.scan_ceiling
         jobs: list[RawJob] = []
         ids: set[str] = set()
@@ -109,7 +128,7 @@ class StreamReader:
             # left: a total that grows with every request is then caught up with.
             size = max(total - start, FOLLOW_UP_WINDOW) if total is not None else size * 2
         adapter.hints(self.http).remember_length(stream.query, len(jobs))
-        return sorted_by_time(jobs, self.order)
+        return jobs
 
     def _ceiling_error(self, total: int | None) -> JobgraphError:
         stream = self.stream

@@ -1,0 +1,118 @@
+"""App-wide snapshots of the lists an upstream cannot sort (a source's `max_staleness_s`).
+
+The federated merge reads such a list whole and sorts it locally. With `max_staleness_s` 0
+(the default) every operation reads it again, as it always has. Above 0, one whole read is
+kept and shared by every operation that asks within that many seconds of the moment the
+read began. Concurrent operations that find it missing or too old wait for one read
+together. A failed read leaves nothing behind, and a read that must show the list as it is
+now (`fresh_reads`, the subscription pollers) passes the snapshots by.
+
+Memory is bounded by the jobs held across every snapshot (`server.snapshot_max_jobs`): the
+least recently used snapshots go first, and a list longer than the bound is never kept.
+Snapshots are partitioned by caller, as the response cache is: no caller is served a list
+another caller's operation read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from resolvers.domain import CreatedOrder
+from resolvers.resilience import Clock
+from resolvers.upstream.base import consume_exception
+
+DEFAULT_MAX_JOBS = 50_000
+
+# (caller, source, the stream's list query)
+SnapshotKey = tuple[str | None, str, Hashable]
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """One whole read of a list: its jobs in the upstream's order, when the read began, and
+    the jobs sorted in each order asked for so far (each sorted once per snapshot)."""
+
+    jobs: Sequence[Any]
+    taken: float
+    ordered: dict[CreatedOrder, list[Any]] = field(default_factory=dict)
+
+    def in_order(
+        self, order: CreatedOrder, sort: Callable[[Sequence[Any]], list[Any]]
+    ) -> list[Any]:
+        """The jobs in `order` (callers slice it, never change it)."""
+        jobs = self.ordered.get(order)
+        if jobs is None:
+            jobs = self.ordered[order] = sort(self.jobs)
+        return jobs
+
+
+class ListSnapshots:
+    """The snapshots of one app (held by the `UpstreamClient`)."""
+
+    def __init__(self, max_jobs: int = DEFAULT_MAX_JOBS, clock: Clock = time.monotonic) -> None:
+        self.max_jobs = max_jobs
+        self._clock = clock
+        self._held: OrderedDict[SnapshotKey, Snapshot] = OrderedDict()
+        self._reads: dict[SnapshotKey, asyncio.Future[Snapshot]] = {}
+        self.jobs_held = 0
+        # Whole reads made for a snapshot, and operations answered from one without a read.
+        self.reads = 0
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    async def get(
+        self,
+        key: SnapshotKey,
+        max_staleness_s: float,
+        read: Callable[[], Awaitable[Sequence[Any]]],
+    ) -> Snapshot:
+        """A snapshot of `key` that began at most `max_staleness_s` ago; `read` makes a new
+        one (shared by every operation that asks while it runs)."""
+        held = self._held.get(key)
+        if held is not None and self._clock() - held.taken <= max_staleness_s:
+            self._held.move_to_end(key)
+            self.hits += 1
+            return held
+        future = self._reads.get(key)
+        if future is None:
+            # Begun now, so it is fresh enough for everyone who joins it while it runs.
+            future = asyncio.ensure_future(self._read(key, read))
+            future.add_done_callback(consume_exception)
+            self._reads[key] = future
+        return await asyncio.shield(future)
+
+    async def _read(
+        self, key: SnapshotKey, read: Callable[[], Awaitable[Sequence[Any]]]
+    ) -> Snapshot:
+        taken = self._clock()
+        try:
+            jobs = await read()
+        finally:
+            self._reads.pop(key, None)
+        self.reads += 1
+        snapshot = Snapshot(jobs, taken)
+        self._keep(key, snapshot)
+        return snapshot
+
+    def _keep(self, key: SnapshotKey, snapshot: Snapshot) -> None:
+        old = self._held.pop(key, None)
+        if old is not None:
+            self.jobs_held -= len(old.jobs)
+        if len(snapshot.jobs) > self.max_jobs:
+            return
+        self._held[key] = snapshot
+        self.jobs_held += len(snapshot.jobs)
+        while self.jobs_held > self.max_jobs:
+            _, evicted = self._held.popitem(last=False)
+            self.jobs_held -= len(evicted.jobs)
+
+    def clear(self) -> None:
+        self._held.clear()
+        self.jobs_held = 0

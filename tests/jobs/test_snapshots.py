@@ -1,0 +1,215 @@
+"""Snapshots of the lists an upstream cannot sort (a source's `max_staleness_s`, issue 19).
+
+The federated merge reads such a list whole for every operation. With `max_staleness_s` above
+0 one whole read is shared by every operation within that bound; with 0 (the default) every
+operation reads again, as before. The streams come from the merge plan, not a provider list."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from graph.http.app import build_app
+from resolvers.config import parse_config
+from resolvers.domain import CreatedOrder, JobFilterSpec
+from resolvers.merge import plan_streams
+from resolvers.merge.plan import Stream
+from resolvers.providers.registry import build_adapters
+from tests.conftest import Gateway
+from tests.jobs.conftest import JOBS_QUERY
+from tests.providers import PROVIDERS, demo_source
+
+LONG = 3600.0
+
+
+def unsortable(gateway: Gateway) -> list[Stream]:
+    config = gateway.config
+    plan = plan_streams(
+        config.sources, build_adapters(config.sources), CreatedOrder.DESC, JobFilterSpec()
+    )
+    streams = [stream for stream in plan.streams if not stream.ordered]
+    assert streams, "the demo config has no list the upstream cannot sort"
+    return streams
+
+
+def sortable(gateway: Gateway) -> list[Stream]:
+    config = gateway.config
+    plan = plan_streams(
+        config.sources, build_adapters(config.sources), CreatedOrder.DESC, JobFilterSpec()
+    )
+    return [stream for stream in plan.streams if stream.ordered]
+
+
+def list_requests(gateway: Gateway, stream: Stream) -> int:
+    """List requests the simulator served for the stream's (project's) list."""
+    log = gateway.suite.sim(stream.provider.value).log
+    entries = [e for e in log.entries if e.route == "list"]
+    if stream.query.project is None:
+        return len(entries)
+    return sum(1 for e in entries if e.matches("list", {"project_id": stream.query.project}))
+
+
+def counts(gateway: Gateway, streams: list[Stream]) -> dict[tuple[str, str | None], int]:
+    return {(s.source, s.query.project): list_requests(gateway, s) for s in streams}
+
+
+def edges(body: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    assert "errors" not in body, body
+    return [
+        (e["node"]["source"], e["node"]["projectId"], e["node"]["nativeId"])
+        for e in body["data"]["jobs"]["edges"]
+    ]
+
+
+def staleness(seconds: float) -> dict[str, dict[str, Any]]:
+    return {demo_source(provider): {"max_staleness_s": seconds} for provider in PROVIDERS}
+
+
+@pytest.fixture
+def source_overrides() -> dict[str, dict[str, Any]]:
+    return staleness(LONG)
+
+
+async def test_one_whole_read_serves_every_operation_within_the_bound(gateway: Gateway) -> None:
+    streams = unsortable(gateway)
+    first = await gateway.post(JOBS_QUERY, {"first": 30})
+    after_first = counts(gateway, streams)
+    assert all(n >= 1 for n in after_first.values()), after_first
+    sorted_before = counts(gateway, sortable(gateway))
+
+    second = await gateway.post(JOBS_QUERY, {"first": 30})
+    cursor = second["data"]["jobs"]["pageInfo"]["endCursor"]
+    third = await gateway.post(JOBS_QUERY, {"first": 30, "after": cursor})
+    totals = await gateway.post(JOBS_QUERY, {"first": 0})
+
+    assert edges(second) == edges(first)
+    assert edges(third) and not set(edges(third)) & set(edges(second))
+    assert totals["data"]["jobs"]["totalCount"] == first["data"]["jobs"]["totalCount"]
+    # No unsortable list was read again; the sorted streams still were.
+    assert counts(gateway, streams) == after_first
+    assert counts(gateway, sortable(gateway)) != sorted_before
+
+
+async def test_by_default_back_to_back_operations_share_one_read(
+    gateway: Gateway, sim_root: str, aiohttp_client: Callable[..., Any]
+) -> None:
+    default = await second_gateway(gateway, sim_root, aiohttp_client, staleness=None)
+    streams = unsortable(default)
+    first = await default.post(JOBS_QUERY, {"first": 30})
+    once = counts(default, streams)
+    second = await default.post(JOBS_QUERY, {"first": 30})
+    assert edges(second) == edges(first)
+    assert counts(default, streams) == once
+
+
+@pytest.mark.parametrize("source_overrides", [staleness(0.0)], ids=["zero"])
+async def test_with_no_staleness_every_operation_reads_the_lists_again(
+    gateway: Gateway,
+) -> None:
+    streams = unsortable(gateway)
+    await gateway.post(JOBS_QUERY, {"first": 30})
+    once = counts(gateway, streams)
+    await gateway.post(JOBS_QUERY, {"first": 30})
+    again = counts(gateway, streams)
+    assert all(again[key] > n for key, n in once.items()), (once, again)
+
+
+async def test_concurrent_operations_wait_for_one_read(
+    gateway: Gateway, sim_root: str, aiohttp_client: Callable[..., Any]
+) -> None:
+    streams = unsortable(gateway)
+    # What one operation reads of each list, on a gateway that keeps no snapshot.
+    alone = await second_gateway(gateway, sim_root, aiohttp_client, staleness=0.0)
+    await alone.post(JOBS_QUERY, {"first": 10})
+    one_read = counts(gateway, streams)
+    gateway.reset_counts()
+
+    for stream in streams:
+        gateway.suite.sim(stream.provider.value).faults.set_latency(100)
+    bodies = await asyncio.gather(*(gateway.post(JOBS_QUERY, {"first": 10}) for _ in range(6)))
+    assert len({tuple(edges(body)) for body in bodies}) == 1
+    assert counts(gateway, streams) == one_read
+
+
+async def second_gateway(
+    gateway: Gateway,
+    sim_root: str,
+    aiohttp_client: Callable[..., Any],
+    *,
+    staleness: float | None,
+) -> Gateway:
+    """Another gateway on the same simulators, every source with `staleness` (None: the
+    default)."""
+    given = {} if staleness is None else {"max_staleness_s": staleness}
+    sources = [{**source, **given} for source in gateway.suite.demo_sources(sim_root)]
+    config = parse_config({"sources": sources}, environ={})
+    client: TestClient = await aiohttp_client(build_app(config, gateway.suite.demo_environ()))
+    return Gateway(client, gateway.suite, config)
+
+
+@pytest.mark.parametrize("source_overrides", [staleness(2.0)], ids=["two-seconds"])
+async def test_jobs_created_after_a_snapshot_show_once_it_is_older_than_the_bound(
+    gateway: Gateway,
+) -> None:
+    stream = unsortable(gateway)[0]
+    sim = gateway.suite.sim(stream.provider.value)
+    variables = {"first": 5, "sources": [stream.source]}
+    before = edges(await gateway.post(JOBS_QUERY, variables))
+    made = [str(i) for i in sim.mutations.create(stream.query.project, 2)]
+    # Within the bound: the snapshot, without the new jobs and without a request.
+    gateway.reset_counts()
+    within = edges(await gateway.post(JOBS_QUERY, variables))
+    assert list_requests(gateway, stream) == 0
+    assert within == before
+    await asyncio.sleep(2.1)
+    fresh = edges(await gateway.post(JOBS_QUERY, variables))
+    assert {native for _, _, native in fresh[:2]} == set(made)
+    assert list_requests(gateway, stream) >= 1
+
+
+async def test_a_failed_read_is_not_kept(gateway: Gateway) -> None:
+    stream = unsortable(gateway)[0]
+    sim = gateway.suite.sim(stream.provider.value)
+    variables = {"first": 5, "sources": [stream.source]}
+    sim.faults.add("wrong_schema", count=1)
+    failed = await gateway.post(JOBS_QUERY, variables)
+    assert [f["source"] for f in failed["data"]["jobs"]["failures"]] == [stream.source]
+    sim.faults.clear()
+    answered = await gateway.post(JOBS_QUERY, variables)
+    assert answered["data"]["jobs"]["failures"] == []
+    assert len(edges(answered)) == 5
+
+
+@pytest.mark.parametrize("gateway_settings", [{"server": {"snapshot_max_jobs": 5}}])
+async def test_a_list_longer_than_the_memory_bound_is_never_kept(gateway: Gateway) -> None:
+    streams = unsortable(gateway)
+    await gateway.post(JOBS_QUERY, {"first": 10})
+    once = counts(gateway, streams)
+    await gateway.post(JOBS_QUERY, {"first": 10})
+    again = counts(gateway, streams)
+    long_lists = [key for key, n in once.items() if again[key] > n]
+    assert long_lists, (once, again)
+    metrics = await (await gateway.client.get("/metrics")).text()
+    held = next(line for line in metrics.splitlines() if line.startswith("jobgraph_snapshot_jobs"))
+    assert float(held.split()[-1]) <= 5
+
+
+async def test_the_metrics_report_the_jobs_held(gateway: Gateway) -> None:
+    await gateway.post(JOBS_QUERY, {"first": 10})
+    metrics = await (await gateway.client.get("/metrics")).text()
+    values = {
+        line.split()[0]: float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith(("jobgraph_snapshot_jobs", "jobgraph_snapshots"))
+    }
+    expected = sum(
+        len(gateway.suite.jobs(s.provider.value, s.query.project)) for s in unsortable(gateway)
+    )
+    assert values == {
+        "jobgraph_snapshot_jobs": expected,
+        "jobgraph_snapshots": len(unsortable(gateway)),
+    }
