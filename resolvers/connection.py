@@ -128,6 +128,8 @@ class SequenceReads:
     # Build jobs only when used (ties, ids looked for, the page): the merge reads ahead of
     # what it emits, and a job that does not parse fails only the page that uses it.
     lazy: bool = False
+    # The federated merge's reads: lazy ones may come from a snapshot (`fetch_raw_window`).
+    shared: bool = False
     reads: list[_Read] = field(default_factory=list)
 
     async def read(self, start: int, stop: int) -> _Read:
@@ -300,7 +302,9 @@ class SequenceReads:
         window = PageWindow(start, stop)
         try:
             if self.lazy:
-                return await self.adapter.fetch_raw_window(self.http, self.query, window)
+                return await self.adapter.fetch_raw_window(
+                    self.http, self.query, window, shared=self.shared
+                )
             built = await self.adapter.fetch_window(self.http, self.query, window)
         except WindowOutOfReach as exc:
             raise BadUserInput(

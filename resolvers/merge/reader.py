@@ -7,7 +7,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Sequence
 
-from resolvers.client import UpstreamSession, reading_fresh
+from resolvers.client import UpstreamSession
 from resolvers.connection import SequenceReads
 from resolvers.domain import CreatedOrder, time_key
 from resolvers.errors import ErrorCode, JobgraphError, QueryTooComplex, UpstreamError
@@ -48,7 +48,9 @@ class StreamReader:
         self.known_length: int | None = None
         self._sorted: asyncio.Future[list[RawJob]] | None = None
         self._length: asyncio.Future[int] | None = None
-        self._reads = SequenceReads(stream.adapter, http, stream.query, order, lazy=True)
+        self._reads = SequenceReads(
+            stream.adapter, http, stream.query, order, lazy=True, shared=snapshots
+        )
 
     @property
     def in_memory(self) -> bool:
@@ -76,7 +78,7 @@ class StreamReader:
             return self.known_length
         if self._length is None:
             self._length = asyncio.ensure_future(
-                self.stream.adapter.length(self.http, self.stream.query)
+                self.stream.adapter.length(self.http, self.stream.query, shared=self.snapshots)
             )
         self.known_length = await asyncio.shield(self._length)
         return self.known_length
@@ -91,11 +93,11 @@ class StreamReader:
 
     async def _whole_sorted(self) -> list[RawJob]:
         stream, order = self.stream, self.order
-        staleness = stream.adapter.source.max_staleness_s
-        if staleness <= 0 or not self.snapshots or reading_fresh():
+        snapshot = None
+        if self.snapshots:
+            snapshot = await stream.adapter.snapshot(self.http, stream.query, self._scan)
+        if snapshot is None:
             return sorted_by_time(await self._scan(), order)
-        key = (self.http.caller, stream.source, stream.query)
-        snapshot = await self.http.client.snapshots.get(key, staleness, self._scan)
         return snapshot.in_order(order, lambda jobs: sorted_by_time(list(jobs), order))
 
     async def _scan(self) -> list[RawJob]:

@@ -26,7 +26,13 @@ from pydantic import (
     ValidationError,
 )
 
-from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segment, safe_message
+from resolvers.client import (
+    UpstreamResponse,
+    UpstreamSession,
+    check_path_segment,
+    reading_fresh,
+    safe_message,
+)
 from resolvers.config import SourceConfig
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, Provider
 from resolvers.errors import BadUserInput, ErrorCode, UpstreamError
@@ -40,6 +46,7 @@ from resolvers.paging import (
     find_end,
 )
 from resolvers.providers.registry import provider_row
+from resolvers.snapshots import Snapshot
 
 M = TypeVar("M")
 J = TypeVar("J")
@@ -375,12 +382,29 @@ class ProviderAdapter(ABC):
         return UpstreamPage(request, [RawJob.of(job) for job in page.items], page.total)
 
     async def fetch_raw_window(
-        self, http: UpstreamSession, query: ListQuery, window: PageWindow
+        self, http: UpstreamSession, query: ListQuery, window: PageWindow, *, shared: bool = False
     ) -> WindowResult[RawJob]:
-        """`fetch_window` of unbuilt jobs (see `fetch_raw_page`)."""
+        """`fetch_window` of unbuilt jobs (see `fetch_raw_page`). `shared`: the federated
+        merge asks, and where the upstream lists whole, the list may come from a snapshot
+        (`snapshot`); by default it never does."""
         return await self._fill(
             http, window, lambda request: self.fetch_raw_page(http, query, request)
         )
+
+    async def snapshot(
+        self,
+        http: UpstreamSession,
+        query: ListQuery,
+        read: Callable[[], Awaitable[Sequence[RawJob]]],
+    ) -> Snapshot | None:
+        """The app's snapshot of `query`'s whole list, at most the source's `max_staleness_s`
+        old, made by `read` where there is none (resolvers/snapshots.py); None where the
+        source keeps none (`max_staleness_s` 0) or the read must show the list as it is now."""
+        staleness = self.source.max_staleness_s
+        if staleness <= 0 or reading_fresh():
+            return None
+        key = (http.caller, self.source.name, query)
+        return await http.client.snapshots.get(key, staleness, read)
 
     def hints(self, http: UpstreamSession) -> PagingHints:
         """What this source's upstream has shown of its paging so far (app-wide, kept by the
@@ -413,30 +437,41 @@ class ProviderAdapter(ABC):
         the upstream reports one); an untrusted total is checked before it is believed."""
         return self.reports_total
 
-    async def length(self, http: UpstreamSession, query: ListQuery) -> int:
-        """The sequence's length: from a reported total where it holds, else by probing."""
-        total = await self.verified_total(http, query)
+    async def length(self, http: UpstreamSession, query: ListQuery, *, shared: bool = False) -> int:
+        """The sequence's length: from a reported total where it holds, else by probing
+        (`shared`: the federated merge asks, see `fetch_raw_window`)."""
+        total = await self.verified_total(http, query, shared=shared)
         if total is not None:
             return total
 
         async def count_at(offset: int, limit: int) -> int:
-            result = await self.fetch_window(http, query, PageWindow(offset, offset + limit))
-            return len(result.items)
+            window = PageWindow(offset, offset + limit)
+            return len((await self._window(http, query, window, shared)).items)
 
         length, _ = await find_end(count_at)
         return length
 
-    async def verified_total(self, http: UpstreamSession, query: ListQuery) -> int | None:
+    async def verified_total(
+        self, http: UpstreamSession, query: ListQuery, *, shared: bool = False
+    ) -> int | None:
         """The reported total where it can be believed: as reported where it is trusted, else
         only once a job is found at its last position and none after it; None otherwise."""
         if not self.reports_total:
             return None
-        result = await self.fetch_window(http, query, PageWindow(0, 1))
+        result = await self._window(http, query, PageWindow(0, 1), shared)
         total = result.trusted_total
         if total is None or total == 0 or self.trusts_total(query):
             return total
-        check = await self.fetch_window(http, query, PageWindow(total - 1, total + 1))
+        check = await self._window(http, query, PageWindow(total - 1, total + 1), shared)
         return total if len(check.items) == 1 else None
+
+    async def _window(
+        self, http: UpstreamSession, query: ListQuery, window: PageWindow, shared: bool
+    ) -> WindowResult[Job]:
+        if not shared:
+            return await self.fetch_window(http, query, window)
+        raw = await self.fetch_raw_window(http, query, window, shared=True)
+        return raw.map(RawJob.job)
 
     async def get(
         self,

@@ -18,6 +18,7 @@ from resolvers.config import parse_config
 from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.merge import plan_streams
 from resolvers.merge.plan import Stream
+from resolvers.paging import PageWindow, WholeListRequest
 from resolvers.providers.registry import build_adapters
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY
@@ -26,22 +27,32 @@ from tests.providers import PROVIDERS, demo_source
 LONG = 3600.0
 
 
-def unsortable(gateway: Gateway) -> list[Stream]:
+def planned(gateway: Gateway) -> tuple[Stream, ...]:
     config = gateway.config
-    plan = plan_streams(
-        config.sources, build_adapters(config.sources), CreatedOrder.DESC, JobFilterSpec()
-    )
-    streams = [stream for stream in plan.streams if not stream.ordered]
+    adapters = build_adapters(config.sources)
+    return plan_streams(config.sources, adapters, CreatedOrder.DESC, JobFilterSpec()).streams
+
+
+def lists_whole(stream: Stream) -> bool:
+    """Whether every request of the stream's upstream returns its whole list (no paging)."""
+    return isinstance(stream.adapter.plan(PageWindow(0, 1), None)[0], WholeListRequest)
+
+
+def unsortable(gateway: Gateway) -> list[Stream]:
+    streams = [stream for stream in planned(gateway) if not stream.ordered]
     assert streams, "the demo config has no list the upstream cannot sort"
     return streams
 
 
-def sortable(gateway: Gateway) -> list[Stream]:
-    config = gateway.config
-    plan = plan_streams(
-        config.sources, build_adapters(config.sources), CreatedOrder.DESC, JobFilterSpec()
-    )
-    return [stream for stream in plan.streams if stream.ordered]
+def whole(gateway: Gateway) -> list[Stream]:
+    """The streams read whole: those the upstream cannot sort, and unpaged sorted ones."""
+    streams = [s for s in planned(gateway) if not s.ordered or lists_whole(s)]
+    assert any(s.ordered for s in streams), "the demo config has no unpaged sorted list"
+    return streams
+
+
+def paged(gateway: Gateway) -> list[Stream]:
+    return [s for s in planned(gateway) if s.ordered and not lists_whole(s)]
 
 
 def list_requests(gateway: Gateway, stream: Stream) -> int:
@@ -75,11 +86,11 @@ def source_overrides() -> dict[str, dict[str, Any]]:
 
 
 async def test_one_whole_read_serves_every_operation_within_the_bound(gateway: Gateway) -> None:
-    streams = unsortable(gateway)
+    streams = whole(gateway)
     first = await gateway.post(JOBS_QUERY, {"first": 30})
     after_first = counts(gateway, streams)
     assert all(n >= 1 for n in after_first.values()), after_first
-    sorted_before = counts(gateway, sortable(gateway))
+    paged_before = counts(gateway, paged(gateway))
 
     second = await gateway.post(JOBS_QUERY, {"first": 30})
     cursor = second["data"]["jobs"]["pageInfo"]["endCursor"]
@@ -89,9 +100,9 @@ async def test_one_whole_read_serves_every_operation_within_the_bound(gateway: G
     assert edges(second) == edges(first)
     assert edges(third) and not set(edges(third)) & set(edges(second))
     assert totals["data"]["jobs"]["totalCount"] == first["data"]["jobs"]["totalCount"]
-    # No unsortable list was read again; the sorted streams still were.
+    # No list read whole was read again; the paged sorted streams still were.
     assert counts(gateway, streams) == after_first
-    assert counts(gateway, sortable(gateway)) != sorted_before
+    assert counts(gateway, paged(gateway)) != paged_before
 
 
 async def test_by_default_back_to_back_operations_share_one_read(
@@ -110,7 +121,7 @@ async def test_by_default_back_to_back_operations_share_one_read(
 async def test_with_no_staleness_every_operation_reads_the_lists_again(
     gateway: Gateway,
 ) -> None:
-    streams = unsortable(gateway)
+    streams = whole(gateway)
     await gateway.post(JOBS_QUERY, {"first": 30})
     once = counts(gateway, streams)
     await gateway.post(JOBS_QUERY, {"first": 30})
@@ -121,7 +132,7 @@ async def test_with_no_staleness_every_operation_reads_the_lists_again(
 async def test_concurrent_operations_wait_for_one_read(
     gateway: Gateway, sim_root: str, aiohttp_client: Callable[..., Any]
 ) -> None:
-    streams = unsortable(gateway)
+    streams = whole(gateway)
     # What one operation reads of each list, on a gateway that keeps no snapshot.
     alone = await second_gateway(gateway, sim_root, aiohttp_client, staleness=0.0)
     await alone.post(JOBS_QUERY, {"first": 10})
@@ -152,10 +163,11 @@ async def second_gateway(
 
 
 @pytest.mark.parametrize("source_overrides", [staleness(2.0)], ids=["two-seconds"])
+@pytest.mark.parametrize("sorted_upstream", [False, True], ids=["unsortable", "unpaged"])
 async def test_jobs_created_after_a_snapshot_show_once_it_is_older_than_the_bound(
-    gateway: Gateway,
+    gateway: Gateway, sorted_upstream: bool
 ) -> None:
-    stream = unsortable(gateway)[0]
+    stream = next(s for s in whole(gateway) if s.ordered is sorted_upstream)
     sim = gateway.suite.sim(stream.provider.value)
     variables = {"first": 5, "sources": [stream.source]}
     before = edges(await gateway.post(JOBS_QUERY, variables))
@@ -186,7 +198,7 @@ async def test_a_failed_read_is_not_kept(gateway: Gateway) -> None:
 
 @pytest.mark.parametrize("gateway_settings", [{"server": {"snapshot_max_jobs": 5}}])
 async def test_a_list_longer_than_the_memory_bound_is_never_kept(gateway: Gateway) -> None:
-    streams = unsortable(gateway)
+    streams = whole(gateway)
     await gateway.post(JOBS_QUERY, {"first": 10})
     once = counts(gateway, streams)
     await gateway.post(JOBS_QUERY, {"first": 10})
@@ -206,10 +218,6 @@ async def test_the_metrics_report_the_jobs_held(gateway: Gateway) -> None:
         for line in metrics.splitlines()
         if line.startswith(("jobgraph_snapshot_jobs", "jobgraph_snapshots"))
     }
-    expected = sum(
-        len(gateway.suite.jobs(s.provider.value, s.query.project)) for s in unsortable(gateway)
-    )
-    assert values == {
-        "jobgraph_snapshot_jobs": expected,
-        "jobgraph_snapshots": len(unsortable(gateway)),
-    }
+    streams = whole(gateway)
+    expected = sum(len(gateway.suite.jobs(s.provider.value, s.query.project)) for s in streams)
+    assert values == {"jobgraph_snapshot_jobs": expected, "jobgraph_snapshots": len(streams)}
