@@ -113,20 +113,21 @@ def example_tabs(config: Config, schema: GraphQLSchema) -> list[dict[str, str]]:
                 "  }\n}\n"
             }
         )
-    tabs.append(
-        {
-            "query": "# Variables and a fragment: run, then pass `endCursor` as `after`.\n"
-            "query WorkflowPage($first: Int = 10, $after: String) {\n"
-            "  workflowJobs(first: $first, after: $after) {\n"
-            "    pageInfo { hasNextPage endCursor }\n"
-            "    nodes { ...JobSummary }\n"
-            "  }\n}\n\n"
-            "fragment JobSummary on Job {\n"
-            "  id provider source nativeId name status createdAt durationSeconds\n"
-            "}\n",
-            "variables": '{\n  "first": 5\n}',
-        }
-    )
+    if query_type is not None and "jobs" in query_type.fields:
+        tabs.append(
+            {
+                "query": "# Variables and a fragment: run, then pass `endCursor` as `after`.\n"
+                "query JobsPage($first: Int = 10, $after: String) {\n"
+                "  jobs(first: $first, after: $after) {\n"
+                "    pageInfo { hasNextPage endCursor }\n"
+                "    nodes { ...JobSummary }\n"
+                "  }\n}\n\n"
+                "fragment JobSummary on Job {\n"
+                "  id provider source nativeId name status createdAt durationSeconds\n"
+                "}\n",
+                "variables": '{\n  "first": 5\n}',
+            }
+        )
     return tabs
 
 

@@ -221,3 +221,36 @@ async def test_the_metrics_report_the_jobs_held(gateway: Gateway) -> None:
     streams = whole(gateway)
     expected = sum(len(gateway.suite.jobs(s.provider.value, s.query.project)) for s in streams)
     assert values == {"jobgraph_snapshot_jobs": expected, "jobgraph_snapshots": len(streams)}
+
+
+TOKENS = {
+    "auth": {
+        "mode": "token",
+        "tokens": [
+            {"name": "alpha", "token_env": "TEST_TOKEN_ALPHA"},
+            {"name": "beta", "token_env": "TEST_TOKEN_BETA"},
+        ],
+    }
+}
+
+
+@pytest.mark.parametrize("gateway_settings", [TOKENS], ids=["two-tokens"])
+@pytest.mark.parametrize(
+    "extra_environ", [{"TEST_TOKEN_ALPHA": "alpha-token", "TEST_TOKEN_BETA": "beta-token"}]
+)
+async def test_a_snapshot_serves_only_the_caller_whose_operation_read_it(
+    gateway: Gateway,
+) -> None:
+    streams = whole(gateway)
+    alpha = {"Authorization": "Bearer alpha-token"}
+    beta = {"Authorization": "Bearer beta-token"}
+    await gateway.post(JOBS_QUERY, {"first": 10}, **alpha)
+    once = counts(gateway, streams)
+    await gateway.post(JOBS_QUERY, {"first": 10}, **alpha)
+    assert counts(gateway, streams) == once
+    # Another caller reads the lists for itself, then shares its own snapshots.
+    await gateway.post(JOBS_QUERY, {"first": 10}, **beta)
+    after_beta = counts(gateway, streams)
+    assert all(after_beta[key] > n for key, n in once.items()), (once, after_beta)
+    await gateway.post(JOBS_QUERY, {"first": 10}, **beta)
+    assert counts(gateway, streams) == after_beta

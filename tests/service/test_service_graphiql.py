@@ -89,7 +89,7 @@ async def test_the_page_opens_with_example_queries_for_the_configured_sources(
     page = await service.request("GET", "/graphql", headers=HTML)
     settings = page_settings(page.body)
     text = "\n".join(tab["query"] for tab in settings["tabs"])
-    for operation in ("Sources", "OrangeJobs", "MetafoldJobs", "WorkflowJobs", "WorkflowPage"):
+    for operation in ("Sources", "OrangeJobs", "MetafoldJobs", "WorkflowJobs", "JobsPage"):
         assert f"query {operation}" in text
     assert service.suite.projects("orange")[0] in text
     assert "Bearer <your token>" in settings["headers"]
