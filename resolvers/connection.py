@@ -149,12 +149,14 @@ class SequenceReads:
     async def _read_ordered(self, start: int, stop: int) -> _Read:
         # One job either side shows whether a run of equal creation times crosses the edge;
         # if one does, read on until it closes, so that the whole run is put in id order.
-        # Past the end a few more jobs are read where they cost no request more.
+        # Either side a few more jobs are read where they cost no request more.
         assert self.order is not None
         margin = 1
         while True:
             low = max(0, start - margin)
-            high = self._free_stop(low, stop + margin) if margin == 1 else stop + margin
+            high = stop + margin
+            if margin == 1:
+                low, high = self._free_low(low, high), self._free_stop(low, high)
             result = await self._fetch_coherent(low, high)
             jobs = _ties_by_id(await self._consistent(low, list(result.items)))
             ended = len(jobs) < high - low
@@ -168,6 +170,17 @@ class SequenceReads:
                 # The margins themselves may hold part of a run: keep only [start, stop).
                 return _Read(start, jobs[start - low : stop - low], result)
             margin *= 4
+
+    def _free_low(self, low: int, stop: int) -> int:
+        """`low`, moved back by up to `FREE_MARGIN` positions where the upstream requests the
+        planner makes for [low, stop) stay as many (a run crossing the page's first edge
+        then usually closes within the first read too)."""
+        if low == 0:
+            return low
+        cap = self.adapter.hints(self.http).learned_cap
+        wider = max(0, low - FREE_MARGIN)
+        planned = len(self.adapter.plan(PageWindow(low, stop), cap))
+        return wider if len(self.adapter.plan(PageWindow(wider, stop), cap)) == planned else low
 
     def _free_stop(self, low: int, stop: int) -> int:
         """`stop`, moved on by up to `FREE_MARGIN` positions where the upstream requests the
