@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ import aiohttp
 import orjson
 
 from bench.load import percentile
-from bench.procs import PYTHON, Service, rss_bytes, start
+from bench.procs import PYTHON, Service, cpu_seconds, rss_bytes, start
 from bench.report import publish
 from bench.run import BENCH_DIR, Layout, Upstreams, bench_env, start_gateway, wait_ready
 from resolvers.config import parse_config
@@ -256,9 +256,11 @@ async def walk(
     gateway: str,
     options: BigFedOptions,
     arrivals: Arrivals | None = None,
+    cpu: Callable[[], tuple[float, float]] = lambda: (0.0, 0.0),
 ) -> dict[str, Any]:
     """One walk of `options.pages` pages: per page its latency, upstream requests and bytes,
-    and every job's key."""
+    the CPU the gateway and the simulators spent on it (`cpu()`: their seconds so far), and
+    every job's key."""
     after: str | None = None
     pages: list[dict[str, Any]] = []
     walked: list[JobKey] = []
@@ -267,9 +269,11 @@ async def walk(
         if arrivals is not None and number:
             await arrivals.arrive()
         before_requests, before_bytes = await _log_sizes(session, upstreams)
+        gateway_before, simulators_before = cpu()
         started = time.perf_counter()
         body = await _post(session, gateway, page_query(options.page_size, after))
         seconds = time.perf_counter() - started
+        gateway_after, simulators_after = cpu()
         requests, sent = await _log_sizes(session, upstreams)
         page = body["data"]["jobs"]
         failures += page["failures"]
@@ -279,6 +283,8 @@ async def walk(
                 "seconds": seconds,
                 "upstream_requests": requests - before_requests,
                 "upstream_bytes": sent - before_bytes,
+                "gateway_cpu_s": gateway_after - gateway_before,
+                "simulators_cpu_s": simulators_after - simulators_before,
                 "jobs": len(page["nodes"]),
             }
         )
@@ -348,6 +354,12 @@ def summarise(walks: Sequence[Mapping[str, Any]], pages: int) -> list[dict[str, 
                 "p50_ms": round(percentile([p["seconds"] for p in seen], 50) * 1000, 1),
                 "upstream_requests": percentile([p["upstream_requests"] for p in seen], 50),
                 "upstream_kb": round(percentile([p["upstream_bytes"] for p in seen], 50) / 1024),
+                "gateway_cpu_ms": round(
+                    percentile([p.get("gateway_cpu_s", 0.0) for p in seen], 50) * 1000, 1
+                ),
+                "simulators_cpu_ms": round(
+                    percentile([p.get("simulators_cpu_s", 0.0) for p in seen], 50) * 1000, 1
+                ),
                 "walks": len(seen),
             }
         )
@@ -437,6 +449,11 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
                 await wait_ready(session, gateway, 1)
                 await _post(session, gateway.url, "{ sources { name } }")
                 pid = gateway.serving_pids()[0]
+                simulators = services[0]
+
+                def cpu() -> tuple[float, float]:
+                    return cpu_seconds(pid), simulators.cpu_seconds()
+
                 fresh = rss_bytes(pid)
                 await _fresh_logs(session, upstreams, options.latency_ms)
                 progress("one upstream round trip")
@@ -445,7 +462,7 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
                 for number in range(options.walks):
                     progress(f"walk {number + 1}/{options.walks}")
                     await _fresh_logs(session, upstreams, options.latency_ms)
-                    walks.append(await walk(session, upstreams, gateway.url, options))
+                    walks.append(await walk(session, upstreams, gateway.url, options, cpu=cpu))
                     await outlive_snapshots(options)
                 after_walks = rss_bytes(pid)
                 peak = peak_rss_bytes(pid)
@@ -457,7 +474,7 @@ async def measure(options: BigFedOptions) -> dict[str, Any]:
                     await _fresh_logs(session, upstreams, options.latency_ms)
                     try:
                         changing.append(
-                            await walk(session, upstreams, gateway.url, options, arrivals)
+                            await walk(session, upstreams, gateway.url, options, arrivals, cpu)
                         )
                         changing[-1]["arrived"] = arrivals.count
                     finally:
@@ -539,15 +556,17 @@ def render(results: Mapping[str, Any]) -> str:
         f"one upstream round trip: p50 {trip['p50_ms']} ms, p99 {trip['p99_ms']} ms",
         f"jobs(first: {options['page_size']}) and the next pages, over {options['walks']} walks:",
         "",
-        "| page | p50 ms | upstream requests | upstream KB | with arrivals: p50 ms | requests |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| page | p50 ms | upstream requests | upstream KB | gateway CPU ms | simulators CPU ms "
+        "| with arrivals: p50 ms | requests |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     arriving = {row["page"]: row for row in results["pages_with_arrivals"]}
     for row in results["pages"]:
         other = arriving.get(row["page"], {})
         lines.append(
             f"| {row['page']} | {row['p50_ms']} | {row['upstream_requests']:g} | "
-            f"{row['upstream_kb']} | {other.get('p50_ms', '-')} | "
+            f"{row['upstream_kb']} | {row['gateway_cpu_ms']} | {row['simulators_cpu_ms']} | "
+            f"{other.get('p50_ms', '-')} | "
             f"{other.get('upstream_requests', '-')} |"
         )
     exact = results["exactness"]
