@@ -16,9 +16,6 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 U = TypeVar("U")
 
-MODELARTS_MAX_PER_PAGE = 1000
-MODELARTS_MAX_PAGE = 65535
-
 
 class WindowOutOfReach(ValueError):
     """The window lies beyond what the upstream's paging parameters can address."""
@@ -203,9 +200,7 @@ def _single_page_size(start: int, stop: int, max_per_page: int, max_page: int) -
 
 
 def plan_page_number_requests(
-    window: PageWindow,
-    max_per_page: int = MODELARTS_MAX_PER_PAGE,
-    max_page: int = MODELARTS_MAX_PAGE,
+    window: PageWindow, max_per_page: int, max_page: int
 ) -> list[PageRequest]:
     """Cover a window with page/per_page requests: one where possible, never more than two
     per `max_per_page` items, with every page number within 1..max_page."""

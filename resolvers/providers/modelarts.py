@@ -15,7 +15,6 @@ from resolvers.client import UpstreamResponse, UpstreamSession, check_path_segme
 from resolvers.domain import CreatedOrder, Job, JobFilterSpec, JobStatus, Provider
 from resolvers.errors import BadUserInput
 from resolvers.paging import (
-    MODELARTS_MAX_PER_PAGE,
     PageNumberRequest,
     PageRequest,
     PageWindow,
@@ -36,6 +35,9 @@ from resolvers.providers.base import (
 
 LIST_PATH = "/v1/{project}/training-jobs"
 MAX_SEARCH = 64
+# The documented paging limits: per_page 1..1000, page 1..65535.
+MAX_PER_PAGE = 1000
+MAX_PAGE = 65535
 _INTEGER_ID = re.compile(r"^[0-9]{1,18}$")
 
 _CODES_BY_STATUS: dict[JobStatus, tuple[int, ...]] = {
@@ -114,9 +116,7 @@ class ModelArtsAdapter(ProviderAdapter):
 
     def plan(self, window: PageWindow, cap: int | None) -> list[PageRequest]:
         # A server that caps per_page returns the first `cap` of each page: ask no more.
-        return plan_page_number_requests(
-            window, min(cap or MODELARTS_MAX_PER_PAGE, MODELARTS_MAX_PER_PAGE)
-        )
+        return plan_page_number_requests(window, min(cap or MAX_PER_PAGE, MAX_PER_PAGE), MAX_PAGE)
 
     async def fetch_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
@@ -173,7 +173,7 @@ class ModelArtsAdapter(ProviderAdapter):
         wanted = [i for i in checked if _INTEGER_ID.match(i)]
         if not wanted:
             return {}
-        return await self.scan_for_ids(http, query, wanted, MODELARTS_MAX_PER_PAGE)
+        return await self.scan_for_ids(http, query, wanted, MAX_PER_PAGE)
 
     def describe_error(self, status: int, body: bytes) -> tuple[str, str | None]:
         # ModelArts' own body, or its API gateway's ({error_msg, error_code, request_id}).

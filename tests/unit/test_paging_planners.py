@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resolvers.paging import (
-    MODELARTS_MAX_PAGE,
     OffsetRequest,
     PageNumberRequest,
     PageRequest,
@@ -23,6 +22,7 @@ from resolvers.paging import (
     plan_page_number_requests,
     plan_whole_list,
 )
+from resolvers.providers.modelarts import MAX_PAGE, MAX_PER_PAGE
 
 
 class ModelUpstream:
@@ -138,7 +138,7 @@ def test_page_number_fill_returns_exactly_the_window(size, bounds) -> None:
     result = run(
         fill_window(
             window,
-            lambda w, _cap: plan_page_number_requests(w),
+            lambda w, _cap: plan_page_number_requests(w, MAX_PER_PAGE, MAX_PAGE),
             upstream.fetch,
         )
     )
@@ -152,27 +152,29 @@ def test_page_number_plan_covers_any_window_of_up_to_1000_with_at_most_two_pages
 ) -> None:
     window = PageWindow(start, start + size)
     try:
-        plan = plan_page_number_requests(window)
+        plan = plan_page_number_requests(window, MAX_PER_PAGE, MAX_PAGE)
     except WindowOutOfReach:
-        assert start + size > MODELARTS_MAX_PAGE * 1000 - 1000
+        assert start + size > MAX_PAGE * 1000 - 1000
         return
     assert 1 <= len(plan) <= 2
     covered: set[int] = set()
     for request in plan:
         assert isinstance(request, PageNumberRequest)
-        assert 1 <= request.page <= MODELARTS_MAX_PAGE
+        assert 1 <= request.page <= MAX_PAGE
         assert 1 <= request.per_page <= 1000
         covered.update(range(request.start, request.stop))
     assert set(range(window.start, window.stop)) <= covered
 
 
 def test_page_number_plan_uses_one_aligned_page_for_a_forward_walk() -> None:
-    assert plan_page_number_requests(PageWindow(40, 60)) == [PageNumberRequest(3, 20)]
+    assert plan_page_number_requests(PageWindow(40, 60), MAX_PER_PAGE, MAX_PAGE) == [
+        PageNumberRequest(3, 20)
+    ]
 
 
 def test_page_number_plan_rejects_positions_beyond_the_last_page() -> None:
     with pytest.raises(WindowOutOfReach):
-        plan_page_number_requests(PageWindow(65_535_000, 65_535_001))
+        plan_page_number_requests(PageWindow(65_535_000, 65_535_001), MAX_PER_PAGE, MAX_PAGE)
 
 
 def test_offset_plan_splits_by_the_learned_cap() -> None:
@@ -237,7 +239,11 @@ def test_page_number_fill_is_exact_under_a_per_page_cap_it_was_never_told(
     upstream = ModelUpstream(size, cap)
     window = PageWindow(*bounds)
     result = run(
-        fill_window(window, lambda w, c: plan_page_number_requests(w, c or 1000), upstream.fetch)
+        fill_window(
+            window,
+            lambda w, c: plan_page_number_requests(w, c or MAX_PER_PAGE, MAX_PAGE),
+            upstream.fetch,
+        )
     )
     assert result.items == list(range(window.start, min(window.stop, size)))
     assert result.trusted_total == (size if window.size else None)
