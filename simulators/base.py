@@ -8,6 +8,7 @@ import copy
 import heapq
 import itertools
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -19,10 +20,10 @@ from aiohttp import web
 from simulators.clock import ClockDisabled, SimClock
 from simulators.datagen import LifecycleEvent, SimJob, ordered
 from simulators.errors import SimError
-from simulators.faults import FaultInjector, apply_fault
+from simulators.faults import Fault, FaultInjector, apply_fault
 from simulators.mutations import JobShape, Mutator
 from simulators.quirks import Quirks, render_payload
-from simulators.requestlog import RequestLog
+from simulators.requestlog import LoggedRequest, RequestLog
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Dataset = dict[str | None, list[SimJob]]
@@ -210,6 +211,14 @@ class Simulator(ABC):
             fault=None if fault is None else fault.kind,
             traceparent=request.headers.get("traceparent"),
         )
+        try:
+            return await self._answer(request, handler, fault, entry)
+        finally:
+            entry.finished = time.monotonic()
+
+    async def _answer(
+        self, request: web.Request, handler: Handler, fault: Fault | None, entry: LoggedRequest
+    ) -> web.StreamResponse:
         delay = self.faults.delay_s(fault)
         if delay:
             await asyncio.sleep(delay)

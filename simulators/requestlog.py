@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,10 @@ class LoggedRequest:
     traceparent: str | None = None
     # Bytes of the response body as sent (None while pending or when no body was sent).
     body_bytes: int | None = None
+    # When it arrived and when its answer was ready (time.monotonic): which requests were in
+    # flight at once, and which waited for another to end.
+    started: float = 0.0
+    finished: float | None = None
 
     def param(self, name: str) -> list[str]:
         """Every value of a query parameter, or the path parameter of that name."""
@@ -86,6 +91,7 @@ class RequestLog:
             status=status,
             fault=fault,
             traceparent=traceparent,
+            started=time.monotonic(),
         )
         self.entries.append(entry)
         return entry
