@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Hashable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
@@ -25,7 +25,7 @@ from resolvers.config import SourceConfig
 from resolvers.paging import PagingHints
 from resolvers.resilience import BreakerState, Clock, Deadline
 from resolvers.shared_state import RedisUpstreamState
-from resolvers.snapshots import DEFAULT_MAX_JOBS, ListSnapshots
+from resolvers.snapshots import DEFAULT_MAX_JOBS, ListSnapshots, Snapshot
 from resolvers.upstream.base import (
     ErrorDescriber,
     SourceRuntime,
@@ -165,6 +165,9 @@ class UpstreamSession:
         self.client = client
         self.caller = caller
         self.calls = 0
+        # The snapshot of each list this operation read whole (`ProviderAdapter.snapshot`):
+        # every read of a list within one operation sees the same one.
+        self.snapshots: dict[Hashable, asyncio.Future[Snapshot]] = {}
         self._inflight: dict[tuple[Any, ...], asyncio.Future[UpstreamResponse]] = {}
 
     def get(

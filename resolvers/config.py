@@ -30,7 +30,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# A few seconds: a walk of federated pages reads each unsortable list about once.
+# A few seconds: a walk of federated pages reads each list it needs whole about once.
 DEFAULT_MAX_STALENESS_S = 2.0
 
 
@@ -48,7 +48,7 @@ class ServerConfig(_Strict):
     max_tokens: int = Field(default=2_000, ge=10)
     max_cost: int = Field(default=50_000, ge=1)
     scan_ceiling: int = Field(default=5_000, ge=1)
-    # The most jobs the snapshots of unsortable lists hold together (a source's
+    # The most jobs the snapshots of lists read whole hold together (a source's
     # max_staleness_s); the least recently used go first.
     snapshot_max_jobs: int = Field(default=50_000, ge=0, le=10_000_000)
     workers: int = Field(default=1, ge=1, le=64)

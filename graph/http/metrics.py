@@ -124,16 +124,16 @@ class GatewayMetrics:
         self.redis_errors.labels(operation).inc()
 
     def track_snapshots(self, snapshots: ListSnapshots) -> None:
-        """Export what the snapshots of unsortable lists hold (read when scraped)."""
+        """Export what the snapshots of lists read whole hold (read when scraped)."""
         held = Gauge(
             "jobgraph_snapshot_jobs",
-            "Jobs held in the snapshots of lists an upstream cannot sort (max_staleness_s).",
+            "Jobs held in the snapshots of lists the merge reads whole (max_staleness_s).",
             registry=self.registry,
         )
         held.set_function(lambda: snapshots.jobs_held)
         count = Gauge(
             "jobgraph_snapshots",
-            "Snapshots held of lists an upstream cannot sort (one per caller, source and list).",
+            "Snapshots held of lists the merge reads whole (one per caller, source and list).",
             registry=self.registry,
         )
         count.set_function(lambda: len(snapshots))

@@ -7,13 +7,14 @@ URL, parameters, paging scheme, payload model and status map.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
+from functools import cache, partial
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
@@ -30,6 +31,7 @@ from resolvers.client import (
     UpstreamResponse,
     UpstreamSession,
     check_path_segment,
+    fresh_reads,
     reading_fresh,
     safe_message,
 )
@@ -47,6 +49,7 @@ from resolvers.paging import (
 )
 from resolvers.providers.registry import provider_row
 from resolvers.snapshots import Snapshot
+from resolvers.upstream.base import consume_exception
 
 M = TypeVar("M")
 J = TypeVar("J")
@@ -308,6 +311,13 @@ class Pushdown:
     exact: bool = False
 
 
+async def _read_fresh(read: Callable[[], Awaitable[Sequence[RawJob]]]) -> Sequence[RawJob]:
+    """`read` from the upstream itself: neither this operation's earlier responses nor the
+    response cache, so that a snapshot is as old as its read."""
+    with fresh_reads():
+        return await read()
+
+
 class ProviderAdapter(ABC):
     """A source's upstream, seen as ordered sequences of `Job`s."""
 
@@ -398,13 +408,20 @@ class ProviderAdapter(ABC):
         read: Callable[[], Awaitable[Sequence[RawJob]]],
     ) -> Snapshot | None:
         """The app's snapshot of `query`'s whole list, at most the source's `max_staleness_s`
-        old, made by `read` where there is none (resolvers/snapshots.py); None where the
-        source keeps none (`max_staleness_s` 0) or the read must show the list as it is now."""
+        old, made by `read` (from the upstream itself) where there is none; the same one for
+        the rest of the operation (resolvers/snapshots.py). None where the source keeps none
+        (`max_staleness_s` 0) or the read must show the list as it is now."""
         staleness = self.source.max_staleness_s
         if staleness <= 0 or reading_fresh():
             return None
         key = (http.caller, self.source.name, query)
-        return await http.client.snapshots.get(key, staleness, read)
+        pinned = http.snapshots.get(key)
+        if pinned is None:
+            pinned = http.snapshots[key] = asyncio.ensure_future(
+                http.client.snapshots.get(key, staleness, partial(_read_fresh, read))
+            )
+            pinned.add_done_callback(consume_exception)
+        return await asyncio.shield(pinned)
 
     def hints(self, http: UpstreamSession) -> PagingHints:
         """What this source's upstream has shown of its paging so far (app-wide, kept by the
