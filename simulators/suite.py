@@ -12,9 +12,9 @@ from aiohttp import web
 
 from resolvers.providers import registry
 from resolvers.providers.registry import load
-from simulators import credentials
 from simulators.base import Simulator
 from simulators.clock import SimClock
+from simulators.credentials import DEMO_ENVIRON
 from simulators.datagen import BASE_TIME
 
 PROVIDERS = tuple(row.name for row in registry.PROVIDERS)
@@ -140,4 +140,4 @@ class SimulatorSuite:
     def demo_environ(self) -> dict[str, str]:
         """Env var name -> credential, for the env vars `demo_sources()` names."""
         secrets = (sim.demo_secrets for sim in self._sims.values())
-        return dict(credentials.DEMO_ENVIRON, **{k: v for s in secrets for k, v in s.items()})
+        return dict(DEMO_ENVIRON, **{k: v for s in secrets for k, v in s.items()})
