@@ -139,7 +139,7 @@ OptionalUtcDateTime = Annotated[
 class PayloadModel(BaseModel):
     """Base of every upstream payload model: camelCase aliases, unknown keys ignored."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
 
 def code_for_failure_text(text: str) -> ErrorCode:
