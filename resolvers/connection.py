@@ -10,12 +10,18 @@ by (creation time, id), which also finds the place of a job deleted since. Jobs 
 same instant may come back in any order, so in a list ordered by creation time each run of
 equal times is put in id order before it is cut. What cannot be re-aligned exactly is a
 STALE_CURSOR error, never a skipped or repeated job.
+
+A list may also change between the requests of one read (a busy project): a read is then made
+in steps joined by id, the reads of one view agree on every position they share (the newest
+wins), and a cut through a sorted list is found by reads galloping from its old position,
+with the list's measured pace per request (`SequenceReads.locate`), however far it moved.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from resolvers.client import UpstreamSession, fresh_reads
 from resolvers.domain import CreatedOrder, Job, epoch_micros, micros_key, time_key
@@ -27,6 +33,8 @@ from resolvers.relay import CursorWindow, page_flags, returned_range, window_rea
 # How far either side of its old position a cursor's job is looked for (one window read).
 REALIGN_REACH = 100
 NEAR_REACH = 24
+# Reads a cursor's place is looked for in, galloping from its old place (see `locate`).
+LOCATE_READS = 16
 # Times a page re-aligns and re-reads when the list changes again while it is read.
 REALIGN_ATTEMPTS = 3
 # Positions a sorted read takes past its end where they cost no request more (see _free_stop).
@@ -34,8 +42,9 @@ FREE_MARGIN = 3
 # A window read again in steps joins each request to the last by this many jobs: enough to
 # find the join after as many jobs were deleted before it (and `step - STEP_OVERLAP` created).
 STEP_OVERLAP = 8
-# Requests of a stepped read that may miss the join (the list moved further than the overlap)
-# before the read gives up with STALE_CURSOR.
+# Requests in a row of a stepped read that may bring no job more (they missed the join: the
+# list moved further than the overlap, and the join is galloped after) before the read gives
+# up with STALE_CURSOR.
 STEP_MISSES = 8
 _AHEAD, _BEHIND = "ahead", "behind"
 
@@ -105,6 +114,9 @@ class _Read:
     start: int
     jobs: list[RawJob]
     result: WindowResult[RawJob]
+    # The view's count of requests when these positions were the upstream's: at its first
+    # request, or at that of the read it was joined to (see `SequenceReads.pace`).
+    epoch: int = 0
 
     @property
     def stop(self) -> int:
@@ -131,22 +143,101 @@ class SequenceReads:
     # The federated merge's reads: lazy ones may come from a snapshot (`fetch_raw_window`).
     shared: bool = False
     reads: list[_Read] = field(default_factory=list)
+    # A read of this view found the list moving between its requests: later ones are read in
+    # steps at once, not first as one window that would only be read again.
+    changing: bool = False
+    # Requests this view has made, and how far the list moved per request as its last
+    # stepped read measured (jobs created before a position push it on): a read's positions
+    # lie about `pace` times the requests since its `epoch` behind the upstream's now.
+    sent: int = 0
+    pace: int = 0
 
-    async def read(self, start: int, stop: int) -> _Read:
-        """The jobs at [start, stop) (fewer where the sequence ends), reusing earlier reads."""
-        for done in self.reads:
+    async def read(self, start: int, stop: int, *, fresh: bool = False) -> _Read:
+        """The jobs at [start, stop) (fewer where the sequence ends), reusing earlier reads
+        and joined to one it adjoins; `fresh`: read anew, in the list's positions now."""
+        for done in reversed(self.reads):
+            if fresh:
+                break
             if done.start <= start and (stop <= done.stop or done.ended):
                 offset = start - done.start
-                return _Read(start, done.jobs[offset : stop - done.start], done.result)
+                jobs = done.jobs[offset : stop - done.start]
+                return _Read(start, jobs, done.result, done.epoch)
         if self.order is None:
+            epoch = self.sent
             result = await self._fetch(start, stop)
-            read = _Read(start, list(result.items), result)
+            read = _Read(start, list(result.items), result, epoch)
         else:
-            read = await self._read_ordered(start, stop)
-        self.reads.append(read)
+            read = await self._read_ordered(start, stop, fresh=fresh)
+        self._keep(read)
         return read
 
-    async def _read_ordered(self, start: int, stop: int) -> _Read:
+    async def locate(self, low: int, width: int, before: Callable[[RawJob], bool]) -> int:
+        """Where a cut through this sorted sequence lies now: how many jobs are `before` it.
+        Reads of `width` jobs are made from `low`, near its old place (the first may be one
+        made already), until one holds jobs either side of it (or the sequence's start or
+        end), galloping toward it. Where the list moves as it is read (a busy project) the
+        cut moves on meanwhile, by about `pace` a request: what earlier reads showed is
+        moved on as much."""
+        search = _PlaceSearch()
+        frame: int | None = None
+        for attempt in range(LOCATE_READS):
+            read = await self.read(low, low + width, fresh=attempt > 0)
+            if frame is not None:
+                search.moved(self.pace * (read.epoch - frame))
+            frame = read.epoch
+            flags = [before(raw) for raw in read.jobs]
+            bounded_left = low == 0 or (bool(flags) and flags[0])
+            bounded_right = len(flags) < width or (bool(flags) and not flags[-1])
+            if bounded_left and bounded_right:
+                # Sorted by the cut's order, so the jobs before the cut come first.
+                return low + sum(flags)
+            if bounded_left:
+                search.beyond(low + len(flags), width)
+            else:
+                search.behind(low, width)
+            # The next read is a fresh one: its positions are those of its first request.
+            search.moved(self.pace * (self.sent - frame))
+            frame = self.sent
+            placed = search.place(width)
+            assert placed is not None
+            low = placed
+        raise StaleCursor(
+            f"the list changed under this cursor: its place was not found in {LOCATE_READS} "
+            "reads; start again from the first page"
+        )
+
+    def _keep(self, read: _Read) -> None:
+        """Record a fresh read. An earlier one it contradicts (another job at a position both
+        hold, or an end where the other holds jobs: the list moved between them) keeps only
+        what lies before the contradiction, where they agree on a job before it (joined
+        there, as a stepped read joins its requests); else it is dropped. Positions are what
+        the newest read says."""
+        kept: list[_Read] = []
+        for done in self.reads:
+            low, high = max(done.start, read.start), min(done.stop, read.stop)
+            differs = next(
+                (
+                    p
+                    for p in range(low, high)
+                    if not _same_job(done.jobs[p - done.start], read.jobs[p - read.start])
+                ),
+                None,
+            )
+            if differs is None and done.ended and read.stop > done.stop:
+                differs = done.stop
+            if differs is None and read.ended and done.stop > read.stop:
+                differs = read.stop
+            if differs is None:
+                kept.append(done)
+            elif differs > low:
+                # What it says of the list's end or total no longer holds.
+                result = replace(done.result, total=None, end=None)
+                jobs = done.jobs[: differs - done.start]
+                kept.append(_Read(done.start, jobs, result, done.epoch))
+        kept.append(read)
+        self.reads = kept
+
+    async def _read_ordered(self, start: int, stop: int, *, fresh: bool = False) -> _Read:
         # One job either side shows whether a run of equal creation times crosses the edge;
         # if one does, read on until it closes, so that the whole run is put in id order.
         # Either side a few more jobs are read where they cost no request more.
@@ -157,7 +248,7 @@ class SequenceReads:
             high = stop + margin
             if margin == 1:
                 low, high = self._free_low(low, high), self._free_stop(low, high)
-            result = await self._fetch_coherent(low, high)
+            result, epoch = await self._fetch_coherent(low, high, fresh=fresh)
             jobs = _ties_by_id(await self._consistent(low, list(result.items)))
             ended = len(jobs) < high - low
             # The run at each edge of [start, stop) reaches the end of what was read.
@@ -168,14 +259,16 @@ class SequenceReads:
             )
             if not (open_left or open_right) or margin >= REALIGN_REACH:
                 # The margins themselves may hold part of a run: keep only [start, stop).
-                return _Read(start, jobs[start - low : stop - low], result)
+                return _Read(start, jobs[start - low : stop - low], result, epoch)
             margin *= 4
 
     def _free_low(self, low: int, stop: int) -> int:
         """`low`, moved back by up to `FREE_MARGIN` positions where the upstream requests the
         planner makes for [low, stop) stay as many (a run crossing the page's first edge
-        then usually closes within the first read too)."""
-        if low == 0:
+        then usually closes within the first read too). Only for a view's first read: later
+        ones join earlier reads, and on a list that moves between requests every position
+        they share is one more the reads must agree on."""
+        if low == 0 or self.reads:
             return low
         cap = self.adapter.hints(self.http).learned_cap
         wider = max(0, low - FREE_MARGIN)
@@ -191,81 +284,122 @@ class SequenceReads:
         planned = len(self.adapter.plan(PageWindow(low, stop), cap))
         return wider if len(self.adapter.plan(PageWindow(low, wider), cap)) == planned else stop
 
-    async def _fetch_coherent(self, start: int, stop: int) -> WindowResult[RawJob]:
+    async def _fetch_coherent(
+        self, start: int, stop: int, *, fresh: bool = False
+    ) -> tuple[WindowResult[RawJob], int]:
         """The window as one snapshot of the list. Jobs created or deleted between the requests
         of a window (several, under a server cap), or since an earlier read this one adjoins,
         shift the jobs of one request against another's: they would overlap or leave a gap.
         Then the window is read again in steps, each request overlapping the last by a few
-        jobs and joined to it by id (so positions are the first request's)."""
+        jobs and joined to it by id (so positions are the first request's); once a view has
+        seen that, it reads in steps at once. Returned with the positions' epoch (see
+        `_Read`); `fresh`: joined to no earlier read."""
+        known, epoch = (None, self.sent) if fresh else self._known(start)
+        if self.changing:
+            return await self._fetch_in_steps(start, stop, known, epoch), epoch
         result = await self._fetch(start, stop)
-        known = self._known(start)
         # The job an adjoining read found here is still here (or one created at the same
         # instant is: ties come in any order, and `_consistent` settles their runs).
         joined = known is None or (
             bool(result.items) and result.items[0].created_at == known.created_at
         )
         if joined and _coherent(result, self.order):
-            return result
-        return await self._fetch_in_steps(start, stop, known)
+            return result, epoch
+        if known is None:
+            epoch = self.sent
+        return await self._fetch_in_steps(start, stop, known, epoch), epoch
 
-    def _known(self, position: int) -> RawJob | None:
-        """The job an earlier read of this view found at `position`, if any."""
-        for done in self.reads:
+    def _known(self, position: int) -> tuple[RawJob | None, int]:
+        """The job an earlier read of this view found at `position`, if any, and that read's
+        epoch (else the epoch a read made now has)."""
+        for done in reversed(self.reads):
             if done.start <= position < done.stop:
-                return done.jobs[position - done.start]
-        return None
+                return done.jobs[position - done.start], done.epoch
+        return None, self.sent
 
     async def _fetch_in_steps(
-        self, start: int, stop: int, known: RawJob | None
+        self, start: int, stop: int, known: RawJob | None, epoch: int
     ) -> WindowResult[RawJob]:
         # One request a step: a learned server cap, else the window (at least some jobs more
-        # than the overlap).
+        # than the overlap), halved where it still takes more than one request.
         step = self.adapter.hints(self.http).learned_cap or max(stop - start, STEP_OVERLAP * 4)
-        overlap = min(STEP_OVERLAP, step // 2)
+        # Later reads of this view join by steps at once: the list moves between requests.
+        self.changing = True
         jobs: list[RawJob] = [] if known is None else [known]
-        # Where the job after the last one read stood at the last request, and how far the
-        # list moved between two requests (jobs created before it push it on).
-        position, drift = start + len(jobs), 0
-        requests = misses = 0
+        # Where the job after the last one read stood at the last request that found the
+        # join, and how far the list moved per request then (jobs created before it push it
+        # on): each request is placed where the join should be by now.
+        position, rate = start + len(jobs), self.pace
+        if known is not None:
+            # The known job has moved on since its read's positions were the upstream's.
+            position += self.pace * (self.sent - epoch)
+        search = _PlaceSearch()
+        requests = misses = since = 0
+        paced = known is None
         ended = False
         result: WindowResult[RawJob] | None = None
         while len(jobs) < stop - start and not ended:
             if misses > STEP_MISSES:
                 raise _changing()
-            low = max(0, position + drift - overlap) if jobs else position
+            overlap = min(STEP_OVERLAP, step // 2)
+            if not jobs:
+                low = position
+            else:
+                search.moved(rate)
+                placed = search.place(step)
+                # Where the join should be by now, `overlap` jobs into the request.
+                low = max(0, position + rate * (since + 1) - overlap) if placed is None else placed
             with fresh_reads():
                 result = await self._fetch(low, low + step)
             requests += result.requests
-            items = list(result.items)
+            since += 1
             if not _coherent(result, self.order):
+                if result.requests > 1 and step > 1:
+                    # The step took more than one request (a cap not learnt, or a page
+                    # scheme's alignment): ask for fewer at a time.
+                    step = max(1, min(step // 2, result.largest_page or step))
+                    misses += 1
+                    continue
                 raise _changing()
+            items = list(result.items)
             ended = result.end is not None and result.end <= low + len(items)
             at = self._joint(items, jobs[-1]) if jobs else -1
-            if isinstance(at, int) and not isinstance(at, bool):
-                drift = low + at + 1 - position
-            else:
+            if at == _AHEAD and ended:
+                # Everything left lies before the last job's place: the list ends with it.
+                break
+            if isinstance(at, str):
                 # The last job read lies beyond this request, or before it.
                 misses += 1
-                drift += (len(items) - overlap) if at == _AHEAD else -(step - overlap)
+                if at == _AHEAD:
+                    search.beyond(low + len(items), step)
+                else:
+                    search.behind(low - 1, step)
                 ended = False
                 continue
-            fresh = items[at + 1 :]
+            found = low + at + 1
+            if paced:
+                rate = (found - position) // since
+            # The first join to a job an earlier read found says nothing of the pace.
+            paced, since = True, 0
+            search = _PlaceSearch()
+            fresh = _after_join(items, at, jobs)
+            position = found + len(items) - (at + 1)
             if not fresh and not ended:
                 misses += 1  # the list moved on by about the request: it asks further next
                 continue
             had = len(jobs)
             jobs += fresh[: stop - start - len(jobs)]
-            position = low + at + 1 + len(fresh)
             if not ended and len(jobs) < stop - start:
                 # The next request joins before any run of equal times this one ends in: each
                 # request may order a run differently, so the run is read again whole.
                 kept = _without_open_run(jobs)
-                if len(kept) <= had:
-                    # A run of equal times longer than a request: it cannot be read whole.
-                    raise _changing()
                 position -= len(jobs) - len(kept)
                 jobs = kept
+            # No job more: the list moved on by about the request (it asks further next), or
+            # a run of equal times is longer than a request (it cannot be read whole).
+            misses = 0 if len(jobs) > had else misses + 1
         assert result is not None
+        self.pace = rate
         end = start + len(jobs) if ended and len(jobs) < stop - start else None
         # Totals counted at different moments describe no one snapshot: none is kept.
         return WindowResult(
@@ -315,10 +449,13 @@ class SequenceReads:
         window = PageWindow(start, stop)
         try:
             if self.lazy:
-                return await self.adapter.fetch_raw_window(
+                raw = await self.adapter.fetch_raw_window(
                     self.http, self.query, window, shared=self.shared
                 )
+                self.sent += raw.requests
+                return raw
             built = await self.adapter.fetch_window(self.http, self.query, window)
+            self.sent += built.requests
         except WindowOutOfReach as exc:
             raise BadUserInput(
                 f"cursor position is beyond what the upstream can page to: {exc}"
@@ -389,6 +526,81 @@ def _changing() -> StaleCursor:
         "the list keeps changing faster than it can be read exactly: jobs are created or "
         "deleted between the requests of one page; try again, or page in smaller steps"
     )
+
+
+@dataclass(slots=True)
+class _PlaceSearch:
+    """Where to read next for a place in a sorted list (a cursor's cut, or the job a stepped
+    read joins to) that the reads so far missed: past them it gallops on, doubling the
+    distance while it keeps missing on that side; before them it gallops back; once it has
+    seen both sides it halves the gap. Bounds move with the list (`moved`), so a place that
+    keeps moving is caught up with in about as many reads as the logarithm of how far."""
+
+    # The place lies at or after `lower`, at or before `upper` (positions as of now).
+    lower: int | None = None
+    upper: int | None = None
+    jump: int = 0
+    # The side of the last miss (True: the place lay beyond the jobs read).
+    ahead: bool | None = None
+
+    def moved(self, shift: int) -> None:
+        """The list moved on by about `shift` positions since the bounds were found."""
+        if self.lower is not None:
+            self.lower = max(0, self.lower + shift)
+        if self.upper is not None:
+            self.upper = max(0, self.upper + shift)
+
+    def beyond(self, position: int, size: int) -> None:
+        """A read of `size` jobs missed the place: it lies at or after `position`."""
+        self._gallop(ahead=True, size=size)
+        self.lower = position
+        if self.upper is not None and self.upper < position:
+            self.upper = None
+
+    def behind(self, position: int, size: int) -> None:
+        """A read of `size` jobs missed the place: it lies at or before `position`."""
+        self._gallop(ahead=False, size=size)
+        self.upper = max(0, position)
+        if self.lower is not None and self.lower > self.upper:
+            self.lower = None
+
+    def _gallop(self, *, ahead: bool, size: int) -> None:
+        # The distance doubles while the reads keep missing on one side.
+        self.jump = self.jump * 2 if self.ahead is ahead else size
+        self.ahead = ahead
+
+    def place(self, size: int) -> int | None:
+        """Where the next read of `size` jobs starts; None before any miss."""
+        lower, upper = self.lower, self.upper
+        if lower is not None and upper is not None:
+            return max(0, (lower + upper) // 2 - size // 2)
+        if lower is not None:
+            return lower + self.jump - size
+        if upper is not None:
+            return max(0, upper + 1 - self.jump)
+        return None
+
+
+def _after_join(items: list[RawJob], at: int, jobs: list[RawJob]) -> list[RawJob]:
+    """The jobs of a request that follow the last job read (`jobs[-1]`, at index `at` or
+    just before its place): each request may order a run of equal creation times
+    differently, so that job's run is matched by id, not by place: its jobs read already
+    are left out, and those the request shows before the join come first."""
+    if not jobs or at < 0:
+        return items[at + 1 :]
+    created = jobs[-1].created_at
+    tail = itertools.takewhile(lambda raw: raw.created_at == created, reversed(jobs))
+    read = {_id(raw) for raw in tail}
+    missed = [raw for raw in items[:at] if raw.created_at == created and _id(raw) not in read]
+    later = [raw for raw in items[at + 1 :] if not (raw.created_at == created and _id(raw) in read)]
+    return missed + later
+
+
+def _same_job(a: RawJob, b: RawJob) -> bool:
+    """Whether two reads show the same job (by the id the light parse read)."""
+    if a is b:
+        return True
+    return a.native_id is not None and a.native_id == b.native_id
 
 
 def _same_time(a: RawJob, b: RawJob) -> bool:

@@ -6,9 +6,9 @@ stream has scanned while it could still hold matches, so a sparse filter may giv
 with `has_next`, never a wrong order.
 
 A page first re-aligns each stream to its cursor's cut key (`JobMerge.resolve`): exactly, over
-a list read whole; within `REALIGN_REACH` positions of the old one, in one read shared with the
-page's first window, over a list the upstream sorts. The key need not exist any more: the
-streams are sorted by it.
+a list read whole; over a list the upstream sorts, by reads galloping from the old position
+(`SequenceReads.locate`), the first of them shared with the page's first window. The key need
+not exist any more: the streams are sorted by it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from resolvers.client import UpstreamSession
-from resolvers.connection import NEAR_REACH, REALIGN_REACH
 from resolvers.domain import Job, epoch_micros, micros_key, time_key
 from resolvers.errors import BadUserInput, JobgraphError, QueryTooComplex, StaleCursor
 from resolvers.merge.cut import Cut, Scan, ScanRules, cut_scans, scan_stream
@@ -398,9 +397,9 @@ class JobMerge:
         self, stream: Stream, hint: int, key: CutKey, direction: Direction, *, span: int
     ) -> int:
         """Stream `stream`'s position of the cut `key` defines: how many of its jobs lie
-        before it. Over a list read whole, exact; over one the upstream sorts, found within
-        `REALIGN_REACH` of the cursor's old position `hint`, in one read with the `span` jobs
-        to be scanned from there wherever it has not moved."""
+        before it. Over a list read whole, exact; over one the upstream sorts, looked for from
+        the cursor's old position `hint`, in one read with the `span` jobs to be scanned from
+        there wherever it has not moved."""
         if hint >= END:
             return hint
         reader = self.readers[stream.index]
@@ -412,20 +411,12 @@ class JobMerge:
         # One job behind the cut, the chunk to be scanned ahead of it: as positions below it
         # and above it.
         below, above = direction.before_after(1, chunk)
-        for reach in (0, NEAR_REACH, REALIGN_REACH):
-            low = max(0, hint - below - reach)
-            high = hint + above + reach
-            jobs = await reader.read(low, high)
-            before = [self._before_cut(raw, index, key) for raw in jobs]
-            bounded_left = low == 0 or (bool(before) and before[0])
-            bounded_right = len(jobs) < high - low or (bool(before) and not before[-1])
-            if bounded_left and bounded_right:
-                # Sorted by the key's order, so the jobs before the cut come first.
-                return low + sum(before)
-        raise StaleCursor(
-            f"{stream.source} changed under this cursor: its place moved more than "
-            f"{REALIGN_REACH} jobs; start again from the first page"
-        )
+        try:
+            return await reader.locate(
+                max(0, hint - below), below + above, lambda raw: self._before_cut(raw, index, key)
+            )
+        except StaleCursor as exc:
+            raise StaleCursor(f"{stream.source}: {exc}") from None
 
     def _before_cut(self, raw: RawJob, stream: int, key: CutKey) -> bool:
         """Whether a job of `stream` lies before the cut: by creation time, then stream, then

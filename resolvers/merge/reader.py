@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from resolvers.client import UpstreamSession
 from resolvers.connection import SequenceReads
@@ -69,6 +69,11 @@ class StreamReader:
             self.known_length = total
         self._check_sorted(read.jobs)
         return read.jobs
+
+    async def locate(self, low: int, width: int, before: Callable[[RawJob], bool]) -> int:
+        """An ordered stream's position of a cut: how many of its jobs are `before` it, found
+        from around `low` by reads of `width` jobs (`SequenceReads.locate`)."""
+        return await self._reads.locate(low, width, before)
 
     async def length(self) -> int:
         """The sequence's length (a reported total, a probe, or the local scan)."""

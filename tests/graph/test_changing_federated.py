@@ -199,7 +199,7 @@ async def test_a_locally_filtered_federated_walk_over_changing_lists_is_exact(
 
 
 @pytest.mark.parametrize("search", [None, "a"])
-@pytest.mark.parametrize(("busy", "realistic"), [(1, False), (3, False), (1, True)])
+@pytest.mark.parametrize(("busy", "realistic"), [(1, False), (3, False), (1, True), (3, True)])
 async def test_federated_walks_over_busy_projects_are_exact(
     gateway: Gateway, busy: int, realistic: bool, search: str | None
 ) -> None:
