@@ -74,9 +74,6 @@ class ListSnapshots:
         self.jobs_held = 0
         # What the snapshots count against max_jobs: their jobs, an empty one as one.
         self._charged = 0
-        # Whole reads made for a snapshot, and operations answered from one without a read.
-        self.reads = 0
-        self.hits = 0
 
     def __len__(self) -> int:
         return len(self._held)
@@ -93,7 +90,6 @@ class ListSnapshots:
         if held is not None:
             if self._clock() - held.taken <= max_staleness_s:
                 self._held.move_to_end(key)
-                self.hits += 1
                 return held
             self._drop(key)
         future = self._reads.get(key)
@@ -115,7 +111,6 @@ class ListSnapshots:
             jobs = await read()
         finally:
             self._reads.pop(key, None)
-        self.reads += 1
         snapshot = Snapshot(jobs, taken, taken + max_staleness_s)
         self._keep(key, snapshot)
         return snapshot

@@ -43,6 +43,7 @@ from resolvers.paging import (
     PageWindow,
     PagingHints,
     UpstreamPage,
+    WholeListRequest,
     WindowResult,
     fill_window,
     find_end,
@@ -395,11 +396,23 @@ class ProviderAdapter(ABC):
         self, http: UpstreamSession, query: ListQuery, window: PageWindow, *, shared: bool = False
     ) -> WindowResult[RawJob]:
         """`fetch_window` of unbuilt jobs (see `fetch_raw_page`). `shared`: the federated
-        merge asks, and where the upstream lists whole, the list may come from a snapshot
-        (`snapshot`); by default it never does."""
-        return await self._fill(
-            http, window, lambda request: self.fetch_raw_page(http, query, request)
-        )
+        merge asks, and a request whose answer is the whole list may be answered from a
+        snapshot (`snapshot`); by default it never is."""
+
+        async def page(request: PageRequest) -> UpstreamPage[RawJob]:
+            if shared and isinstance(request, WholeListRequest):
+                read = partial(self._whole_list, http, query, request)
+                snapshot = await self.snapshot(http, query, read)
+                if snapshot is not None:
+                    return UpstreamPage(request, snapshot.jobs, len(snapshot.jobs))
+            return await self.fetch_raw_page(http, query, request)
+
+        return await self._fill(http, window, page)
+
+    async def _whole_list(
+        self, http: UpstreamSession, query: ListQuery, request: PageRequest
+    ) -> Sequence[RawJob]:
+        return (await self.fetch_raw_page(http, query, request)).items
 
     async def snapshot(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -128,35 +127,16 @@ class MetafoldAdapter(ProviderAdapter):
         raw = await self.fetch_raw_window(http, query, window)
         return raw.map(RawJob.job)
 
-    async def fetch_raw_window(
-        self, http: UpstreamSession, query: ListQuery, window: PageWindow, *, shared: bool = False
-    ) -> WindowResult[RawJob]:
-        # The list is whole in every response: the federated merge may share one (snapshot).
-        async def page(request: PageRequest) -> UpstreamPage[RawJob]:
-            if shared:
-                read = partial(self._raw_list, http, query, request)
-                snapshot = await self.snapshot(http, query, read)
-                if snapshot is not None:
-                    return UpstreamPage(request, snapshot.jobs, len(snapshot.jobs))
-            return await self.fetch_raw_page(http, query, request)
-
-        return await self._fill(http, window, page)
-
     async def fetch_raw_page(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
     ) -> UpstreamPage[RawJob]:
-        jobs = await self._raw_list(http, query, request)
-        return UpstreamPage(request, jobs, len(jobs))
-
-    async def _raw_list(
-        self, http: UpstreamSession, query: ListQuery, request: PageRequest
-    ) -> list[RawJob]:
         project, response = await self._list(http, query, request)
         items = self.parse(_CREATED_ARRAY, response)
         raw = RawJobList(
             self, response, None, MetafoldJobPayload, lambda p: self.to_job(project, p)
         )
-        return raw.jobs([item.created for item in items], [item.id for item in items])
+        jobs = raw.jobs([item.created for item in items], [item.id for item in items])
+        return UpstreamPage(request, jobs, len(jobs))
 
     async def _list(
         self, http: UpstreamSession, query: ListQuery, request: PageRequest
