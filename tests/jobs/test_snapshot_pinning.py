@@ -28,11 +28,21 @@ class Clock:
         return self.now
 
 
-def unpaged(adapters: dict[str, ProviderAdapter]) -> ProviderAdapter:
-    """A source whose upstream returns the whole list in every response."""
+def unpaged(
+    adapters: dict[str, ProviderAdapter], suite: SimulatorSuite
+) -> tuple[ProviderAdapter, str, ListQuery]:
+    """A source whose upstream returns the whole list in every response, and the query of its
+    biggest project."""
     for adapter in adapters.values():
         if isinstance(adapter.plan(PageWindow(0, 1), None)[0], WholeListRequest):
-            return adapter
+            provider = adapter.provider.value
+            assert provider in PROJECT_PROVIDERS
+            projects = suite.projects(provider)
+            return (
+                adapter,
+                provider,
+                ListQuery(max(projects, key=lambda p: len(suite.jobs(provider, p)))),
+            )
     raise AssertionError("no provider of the registry lists whole")
 
 
@@ -55,11 +65,8 @@ async def test_one_operation_keeps_its_snapshot_when_another_replaces_it(
     setup: tuple[UpstreamClient, dict[str, ProviderAdapter], Clock], suite: SimulatorSuite
 ) -> None:
     client, adapters, clock = setup
-    adapter = unpaged(adapters)
-    provider = adapter.provider.value
-    assert provider in PROJECT_PROVIDERS
-    project = max(suite.projects(provider), key=lambda p: len(suite.jobs(provider, p)))
-    query = ListQuery(project)
+    adapter, provider, query = unpaged(adapters, suite)
+    project = query.project
     walker = UpstreamSession(client, caller="alice")
     length = await adapter.length(walker, query, shared=True)
 
@@ -86,10 +93,7 @@ async def test_a_snapshot_is_read_from_the_upstream_not_the_response_cache(
     setup: tuple[UpstreamClient, dict[str, ProviderAdapter], Clock], suite: SimulatorSuite
 ) -> None:
     client, adapters, _ = setup
-    adapter = unpaged(adapters)
-    provider = adapter.provider.value
-    project = suite.projects(provider)[0]
-    query = ListQuery(project)
+    adapter, provider, query = unpaged(adapters, suite)
     log = suite.sim(provider).log
     # A plain read fills the response cache (cache_ttl_s 60)...
     await adapter.fetch_window(UpstreamSession(client, caller="bob"), query, PageWindow(0, 5))

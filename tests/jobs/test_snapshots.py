@@ -22,6 +22,7 @@ from resolvers.merge import plan_streams
 from resolvers.merge.plan import Stream
 from resolvers.paging import PageWindow, WholeListRequest
 from resolvers.providers.registry import build_adapters
+from simulators import Simulator
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY
 from tests.providers import PROVIDERS, demo_source, oracle
@@ -51,6 +52,14 @@ def whole(gateway: Gateway) -> list[Stream]:
     streams = [s for s in planned(gateway) if not s.ordered or lists_whole(s)]
     assert any(s.ordered for s in streams), "the demo config has no unpaged sorted list"
     return streams
+
+
+def one_list(gateway: Gateway, sorted_upstream: bool) -> tuple[Stream, Simulator, dict[str, Any]]:
+    """A list read whole (an unpaged sorted one, or one the upstream cannot sort), its
+    simulator, and the variables of a first page of its source."""
+    stream = next(s for s in whole(gateway) if s.ordered is sorted_upstream)
+    variables = {"first": 5, "sources": [stream.source]}
+    return stream, gateway.suite.sim(stream.provider.value), variables
 
 
 def paged(gateway: Gateway) -> list[Stream]:
@@ -172,9 +181,7 @@ async def second_gateway(
 async def test_jobs_created_after_a_snapshot_are_not_shown_within_the_bound(
     gateway: Gateway, sorted_upstream: bool
 ) -> None:
-    stream = next(s for s in whole(gateway) if s.ordered is sorted_upstream)
-    sim = gateway.suite.sim(stream.provider.value)
-    variables = {"first": 5, "sources": [stream.source]}
+    stream, sim, variables = one_list(gateway, sorted_upstream)
     before = edges(await gateway.post(JOBS_QUERY, variables))
     sim.mutations.create(stream.query.project, 2)
     gateway.reset_counts()
@@ -188,9 +195,7 @@ async def test_jobs_created_after_a_snapshot_are_not_shown_within_the_bound(
 async def test_jobs_created_after_a_snapshot_show_once_it_is_older_than_the_bound(
     gateway: Gateway, sorted_upstream: bool
 ) -> None:
-    stream = next(s for s in whole(gateway) if s.ordered is sorted_upstream)
-    sim = gateway.suite.sim(stream.provider.value)
-    variables = {"first": 5, "sources": [stream.source]}
+    stream, sim, variables = one_list(gateway, sorted_upstream)
     await gateway.post(JOBS_QUERY, variables)
     made = [str(i) for i in sim.mutations.create(stream.query.project, 2)]
     await asyncio.sleep(0.3)  # past the bound, however slow the machine
@@ -277,7 +282,7 @@ async def test_a_snapshot_serves_only_the_caller_whose_operation_read_it(
 async def test_the_per_provider_fields_never_use_a_snapshot(
     gateway: Gateway, sorted_upstream: bool
 ) -> None:
-    stream = next(s for s in whole(gateway) if s.ordered is sorted_upstream)
+    stream, _, _ = one_list(gateway, sorted_upstream)
     await gateway.post(JOBS_QUERY, {"first": 5, "sources": [stream.source]})  # a snapshot now
     query = oracle(stream.provider.value).query(stream.query.project)
     gateway.reset_counts()
