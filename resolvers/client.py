@@ -21,11 +21,11 @@ from typing import Any
 
 from opentelemetry.trace import Tracer
 
-from resolvers.config import SourceConfig
+from resolvers.config import DEFAULT_SNAPSHOT_MAX_JOBS, SourceConfig
 from resolvers.paging import PagingHints
 from resolvers.resilience import BreakerState, Clock, Deadline
 from resolvers.shared_state import RedisUpstreamState
-from resolvers.snapshots import DEFAULT_MAX_JOBS, ListSnapshots, Snapshot
+from resolvers.snapshots import ListSnapshots, Snapshot
 from resolvers.upstream.base import (
     ErrorDescriber,
     SourceRuntime,
@@ -70,7 +70,7 @@ class UpstreamClient:
         rng: random.Random | None = None,
         shared: RedisUpstreamState | None = None,
         tracer: Tracer | None = None,
-        snapshot_max_jobs: int = DEFAULT_MAX_JOBS,
+        snapshot_max_jobs: int = DEFAULT_SNAPSHOT_MAX_JOBS,
     ) -> None:
         self._observer = observer
         self._shared = shared
@@ -79,7 +79,7 @@ class UpstreamClient:
         self._rng = rng or random.Random()
         self._stack: Upstream | None = None
         self._hints: dict[str, PagingHints] = {}
-        # Whole reads of unsortable lists, kept for sources with `max_staleness_s` above 0.
+        # Whole reads of lists, kept for sources with `max_staleness_s` above 0.
         self.snapshots = ListSnapshots(snapshot_max_jobs, clock)
         # With a shared state, responses are cached there only, one copy for every replica.
         self.sources: dict[str, SourceRuntime] = {

@@ -32,6 +32,8 @@ class _Strict(BaseModel):
 
 # A few seconds: a walk of federated pages reads each list it needs whole about once.
 DEFAULT_MAX_STALENESS_S = 2.0
+# Jobs the snapshots of those lists may hold together (resolvers/snapshots.py).
+DEFAULT_SNAPSHOT_MAX_JOBS = 50_000
 
 
 class ServerConfig(_Strict):
@@ -50,7 +52,7 @@ class ServerConfig(_Strict):
     scan_ceiling: int = Field(default=5_000, ge=1)
     # The most jobs the snapshots of lists read whole hold together (a source's
     # max_staleness_s); the least recently used go first.
-    snapshot_max_jobs: int = Field(default=50_000, ge=0, le=10_000_000)
+    snapshot_max_jobs: int = Field(default=DEFAULT_SNAPSHOT_MAX_JOBS, ge=0, le=10_000_000)
     workers: int = Field(default=1, ge=1, le=64)
     # Live updates: running subscriptions per WebSocket and per process, and the events one
     # subscriber may have waiting before it counts as too slow and is closed.
@@ -154,8 +156,9 @@ class SourceConfig(_Strict):
     poll_interval_s: float = Field(default=10.0, ge=1, le=3600)  # subscriptions' poll period
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=0.0, ge=0)
-    # How old a whole read of a list the upstream cannot sort may be when a federated `jobs`
-    # page uses it (0: every operation reads it again; resolvers/snapshots.py).
+    # How old a whole read of a list (one the upstream cannot sort, or an unpaged one) may be
+    # when a federated `jobs` page uses it (0: every operation reads it again; see
+    # resolvers/snapshots.py).
     max_staleness_s: float = Field(default=DEFAULT_MAX_STALENESS_S, ge=0, le=3600)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)

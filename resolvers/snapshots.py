@@ -27,11 +27,10 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from resolvers.config import DEFAULT_SNAPSHOT_MAX_JOBS
 from resolvers.domain import CreatedOrder
 from resolvers.resilience import Clock
 from resolvers.upstream.base import consume_exception
-
-DEFAULT_MAX_JOBS = 50_000
 
 # (caller, source, the stream's list query)
 SnapshotKey = tuple[str | None, str, Hashable]
@@ -66,7 +65,9 @@ class Snapshot:
 class ListSnapshots:
     """The snapshots of one app (held by the `UpstreamClient`)."""
 
-    def __init__(self, max_jobs: int = DEFAULT_MAX_JOBS, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, max_jobs: int = DEFAULT_SNAPSHOT_MAX_JOBS, clock: Clock = time.monotonic
+    ) -> None:
         self.max_jobs = max_jobs
         self._clock = clock
         self._held: OrderedDict[SnapshotKey, Snapshot] = OrderedDict()
