@@ -13,7 +13,7 @@ REDIS_SERVER ?= /usr/bin/redis-server
 HAPROXY ?= /usr/sbin/haproxy
 EUID ?= $(shell id -u)
 SUDO_OK ?= detect
-# pytest-xdist workers: one per core, at least 2, at most 4 (timing assertions need headroom);
+# pytest-xdist workers: one per core, at least 2, at most 4 (the servers each test starts need a core);
 # idle workers steal queued tests, so a few long tests do not leave one worker finishing alone.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
 	[ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 4 ] && n=4; echo $$n)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import aiohttp
 import orjson
@@ -12,6 +11,7 @@ import pytest
 
 from simulators import FaultInjector
 from simulators.faults import HTML_502, malformed_json, wrong_schema
+from simulators.requestlog import LoggedRequest, RequestLog
 
 PROJECT = {
     "edge_impulse": "4212",
@@ -37,6 +37,41 @@ def provider_error_fields(provider: str, body: dict) -> bool:
 
 async def list_once(sims, provider):
     return await sims.list(provider, PROJECT[provider])
+
+
+def chosen_delays(monkeypatch, faults):
+    """The delay (s) the simulator picks for each request from now on, in arrival order: what
+    `FaultInjector.delay_s` returned to the middleware that then sleeps it."""
+    chosen = []
+    pick = faults.delay_s
+
+    def spy(fault):
+        chosen.append(pick(fault))
+        return chosen[-1]
+
+    monkeypatch.setattr(faults, "delay_s", spy)
+    return chosen
+
+
+# asyncio may run a timer up to its clock's resolution early.
+CLOCK_SLACK_S = 1e-6
+
+
+def held_at_least(entry: LoggedRequest, seconds: float) -> bool:
+    """Whether the simulator, by its own logged moments, answered `entry` no sooner than
+    `seconds` after it arrived: a floor its sleep guarantees, however busy the machine is."""
+    assert entry.finished is not None, entry
+    return entry.finished - entry.started >= seconds - CLOCK_SLACK_S
+
+
+async def finished(entry: LoggedRequest) -> None:
+    while entry.finished is None:  # noqa: ASYNC110 (the simulator's log, no event to await)
+        await asyncio.sleep(0.01)
+
+
+async def arrived(log: RequestLog) -> None:
+    while not log.entries:  # noqa: ASYNC110 (the simulator's log, no event to await)
+        await asyncio.sleep(0.01)
 
 
 async def test_status_fault_answers_the_provider_error_body(sims, provider):
@@ -108,24 +143,31 @@ async def test_drop_closes_the_connection_without_a_response(sims, provider):
 
 
 async def test_hang_lasts_until_the_client_gives_up(sims, provider):
-    sims.suite.sim(provider).faults.add("hang")
+    sim = sims.suite.sim(provider)
+    sim.faults.add("hang")
     path = sims.list_path(provider, PROJECT[provider])
     timeout = aiohttp.ClientTimeout(total=0.3)
-    started = time.monotonic()
+    # The client's deadline is hit: no answer and no hang-up came before it.
     with pytest.raises(asyncio.TimeoutError):
         await sims.request(provider, path, client_timeout=timeout)
-    assert 0.25 < time.monotonic() - started < 2
+    (entry,) = sim.log.entries
+    # The simulator lets go of the request once the client has gone (the hang cap is a minute
+    # away; the bound only keeps a broken release from hanging the test), never having answered.
+    await asyncio.wait_for(finished(entry), 10)
+    assert (entry.fault, entry.status) == ("hang", None)
     assert (await list_once(sims, provider)).status == 200
 
 
 async def test_hang_is_released_when_faults_are_cleared(sims):
-    faults = sims.suite.sim("orange").faults
-    faults.add("hang")
+    sim = sims.suite.sim("orange")
+    sim.faults.add("hang")
     pending = asyncio.ensure_future(list_once(sims, "orange"))
-    await asyncio.sleep(0.1)
-    faults.clear()
+    await asyncio.wait_for(arrived(sim.log), 10)  # the simulator holds it from now on
+    sim.faults.clear()
+    # The bounds here and below only keep a hang that is not released (for a minute) from
+    # hanging the test.
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        await asyncio.wait_for(pending, 2)
+        await asyncio.wait_for(pending, 10)
 
 
 async def test_hang_is_capped_server_side(sims):
@@ -134,7 +176,7 @@ async def test_hang_is_capped_server_side(sims):
     try:
         faults.add("hang")
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await asyncio.wait_for(list_once(sims, "metafold"), 2)
+            await asyncio.wait_for(list_once(sims, "metafold"), 10)
     finally:
         faults.hang_cap_s = 60.0
 
@@ -148,31 +190,43 @@ async def test_oversized_body_is_valid_json_of_the_chosen_size(sims, provider):
     assert orjson.loads(reply.raw) == real
 
 
-async def test_fixed_latency_delays_every_request(sims):
-    sims.suite.sim("workflow").faults.set_latency(150)
-    started = time.monotonic()
+async def test_fixed_latency_delays_every_request(sims, monkeypatch):
+    sim = sims.suite.sim("workflow")
+    sim.faults.set_latency(150)
+    delays = chosen_delays(monkeypatch, sim.faults)
     await list_once(sims, "workflow")
     await list_once(sims, "workflow")
-    assert time.monotonic() - started >= 0.3
+    assert delays == [0.15, 0.15]
+    assert len(sim.log.entries) == 2
+    assert all(held_at_least(entry, 0.15) for entry in sim.log.entries)
 
 
-async def test_jittered_latency_stays_within_its_bounds(sims):
-    sims.suite.sim("workflow").faults.set_latency(50, jitter_ms=100)
+async def test_jittered_latency_stays_within_its_bounds(sims, monkeypatch):
+    sim = sims.suite.sim("workflow")
+    sim.faults.set_latency(50, jitter_ms=100)
+    delays = chosen_delays(monkeypatch, sim.faults)
     for _ in range(3):
-        started = time.monotonic()
         await list_once(sims, "workflow")
-        assert 0.05 <= time.monotonic() - started < 0.5
+    # Each request gets the fixed 50 ms plus its own share of at most 100 ms of jitter...
+    assert len(delays) == 3 and all(0.05 <= delay <= 0.15 for delay in delays)
+    assert len(set(delays)) == 3
+    # ...and is held for it.
+    assert len(sim.log.entries) == 3
+    assert all(held_at_least(e, delay) for e, delay in zip(sim.log.entries, delays, strict=True))
 
 
-async def test_latency_fault_delays_only_the_next_requests(sims):
-    sims.suite.sim("orange").faults.add("latency", count=1, latency_ms=200)
-    started = time.monotonic()
+async def test_latency_fault_delays_only_the_next_requests(sims, monkeypatch):
+    sim = sims.suite.sim("orange")
+    sim.faults.add("latency", count=1, latency_ms=200)
+    delays = chosen_delays(monkeypatch, sim.faults)
     first = await list_once(sims, "orange")
-    middle = time.monotonic()
-    await list_once(sims, "orange")
-    assert first.status == 200
-    assert middle - started >= 0.2
-    assert time.monotonic() - middle < 0.15
+    second = await list_once(sims, "orange")
+    assert (first.status, second.status) == (200, 200)
+    # The fault was used up by the first request: only it was delayed.
+    assert delays == [0.2, 0.0]
+    assert [(e.fault, e.status) for e in sim.log.entries] == [("latency", 200), (None, 200)]
+    assert held_at_least(sim.log.entries[0], 0.2)
+    assert sim.faults.pending == []
 
 
 async def test_faults_are_served_first_in_first_out(sims):
@@ -206,14 +260,19 @@ async def test_control_endpoint_adds_a_fault(sims, provider):
     assert [(await list_once(sims, provider)).status for _ in range(3)] == [418, 418, 200]
 
 
-async def test_control_endpoint_sets_latency_and_delete_clears_it(sims):
+async def test_control_endpoint_sets_latency_and_delete_clears_it(sims, monkeypatch):
+    sim = sims.suite.sim("orange")
+    delays = chosen_delays(monkeypatch, sim.faults)
     status, state = await sims.control("orange", "POST", "latency", {"latency_ms": 120})
     assert status == 200 and state["latency_ms"] == 120
-    started = time.monotonic()
     await list_once(sims, "orange")
-    assert time.monotonic() - started >= 0.12
     status, state = await sims.control("orange", "DELETE", "faults")
     assert state == {"latency_ms": 0, "jitter_ms": 0, "pending": []}
+    await list_once(sims, "orange")
+    # Control requests are neither delayed nor logged: the two list requests are.
+    assert delays == [0.12, 0.0]
+    (delayed, _) = sim.log.entries
+    assert held_at_least(delayed, 0.12)
 
 
 async def test_control_endpoint_deletes_pending_faults(sims):
