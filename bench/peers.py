@@ -39,7 +39,7 @@ from bench.run import (
     use_wrk,
     warmup_requests,
 )
-from simulators.credentials import EI_API_KEY
+from simulators.edge_impulse import API_KEY as EI_API_KEY
 from simulators.edge_impulse import ORGANIZATION_ID
 
 NODE_MODULES = BENCH_DIR / "node_modules"

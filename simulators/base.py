@@ -73,9 +73,11 @@ class Simulator(ABC):
     demo_name: ClassVar[str]
     demo_credentials: ClassVar[dict[str, str]] = {}
     demo_keys: ClassVar[dict[str, Any]] = {}
-    # Env var name -> credential, for the demo env vars `demo_credentials` names that the
-    # shared `credentials.DEMO_ENVIRON` does not hold (a provider added outside this package).
+    # Env var name -> the fake credential it accepts, for the env vars `demo_credentials`
+    # names (`SimulatorSuite.demo_environ()` hands them to the gateway).
     demo_secrets: ClassVar[dict[str, str]] = {}
+    # Headers that authenticate one request (for clients that call it directly).
+    auth_headers: ClassVar[dict[str, str]] = {}
     # `--realistic`: every awkward-but-legal switch the platform's docs and SDKs allow, at
     # once. Shuffled ties only where lists are asked for in creation-time order: where no order
     # is documented at all, no client can page exactly if it varies.

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from simulators import credentials
 from simulators.base import Dataset, Simulator, json_response
 from simulators.datagen import (
     GO_ZERO_TIME,
@@ -70,11 +69,18 @@ CATEGORIES: tuple[tuple[str, str, str, bool], ...] = (
 _TARGETS = ("Arduino Nano 33 BLE Sense", "Raspberry Pi 4", "Nordic nRF9160 DK", "ESP-EYE")
 
 
+# The fake credentials it accepts (printed by `jobgraph simulate`).
+API_KEY = "ei_sim_5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzaW0tYWRtaW4iLCJvcmciOjF9.c2ltdWxhdGVkLXNpZ25hdHVyZQ"
+
+
 class EdgeImpulseSimulator(Simulator):
     provider: ClassVar[str] = "edge_impulse"
     demo_name: ClassVar[str] = "ei"
     realistic: ClassVar[dict[str, Any]] = {"cap": 100}
     demo_credentials: ClassVar[dict[str, str]] = {"api_key_env": "JOBGRAPH_SIM_EI_API_KEY"}
+    demo_secrets: ClassVar[dict[str, str]] = {"JOBGRAPH_SIM_EI_API_KEY": API_KEY}
+    auth_headers: ClassVar[dict[str, str]] = {"x-api-key": API_KEY}
     demo_keys: ClassVar[dict[str, Any]] = {"organization_id": ORGANIZATION_ID}
     field_order: ClassVar[tuple[str, ...]] = (
         "id",
@@ -93,8 +99,7 @@ class EdgeImpulseSimulator(Simulator):
         "metadata",
     )
     credentials_help: ClassVar[str] = (
-        f"x-api-key: {credentials.EI_API_KEY}  or  x-jwt-token: {credentials.EI_JWT}; "
-        f"organization {ORGANIZATION_ID}"
+        f"x-api-key: {API_KEY}  or  x-jwt-token: {JWT}; organization {ORGANIZATION_ID}"
     )
 
     # --- dataset -------------------------------------------------------------------------
@@ -204,7 +209,7 @@ class EdgeImpulseSimulator(Simulator):
         jwt = request.headers.get("x-jwt-token") or request.cookies.get("jwt")
         if api_key is None and jwt is None:
             raise Unauthorized("Missing authentication: pass an x-api-key or x-jwt-token header")
-        if api_key == credentials.EI_API_KEY or jwt == credentials.EI_JWT:
+        if api_key == API_KEY or jwt == JWT:
             return
         raise Unauthorized("Invalid API key or JWT token")
 

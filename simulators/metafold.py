@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from simulators import credentials
 from simulators.base import Dataset, Simulator, json_response
 from simulators.datagen import (
     BASE_TIME,
@@ -87,6 +86,10 @@ _ERRORS = (
 )
 
 
+# The fake credentials it accepts (printed by `jobgraph simulate`).
+TOKEN = "mf-sim-access-4c2a9e7b18d64f03"
+
+
 class MetafoldSimulator(Simulator):
     provider: ClassVar[str] = "metafold"
     demo_name: ClassVar[str] = "mf"
@@ -97,6 +100,8 @@ class MetafoldSimulator(Simulator):
         "shuffle_ties": True,
     }
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MF_TOKEN"}
+    demo_secrets: ClassVar[dict[str, str]] = {"JOBGRAPH_SIM_MF_TOKEN": TOKEN}
+    auth_headers: ClassVar[dict[str, str]] = {"Authorization": f"Bearer {TOKEN}"}
     optional_keys: ClassVar[frozenset[str]] = frozenset(
         {"name", "error", "project_id", "workflow_id"}
     )
@@ -115,7 +120,7 @@ class MetafoldSimulator(Simulator):
         "project_id",
         "workflow_id",
     )
-    credentials_help: ClassVar[str] = f"Authorization: Bearer {credentials.METAFOLD_TOKEN}"
+    credentials_help: ClassVar[str] = f"Authorization: Bearer {TOKEN}"
 
     # --- dataset -------------------------------------------------------------------------
 
@@ -291,7 +296,7 @@ class MetafoldSimulator(Simulator):
         authorization = request.headers.get("Authorization")
         if authorization is None:
             raise Unauthorized("Missing Authorization header")
-        if authorization != f"Bearer {credentials.METAFOLD_TOKEN}":
+        if authorization != f"Bearer {TOKEN}":
             raise Unauthorized("Token is invalid or has expired")
 
     def error_response(

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from simulators import credentials
 from simulators.base import Dataset, Simulator, json_response
 from simulators.datagen import (
     BASE_TIME,
@@ -95,6 +94,10 @@ _DESCRIPTIONS = (
 )
 
 
+# The fake credentials it accepts (printed by `jobgraph simulate`).
+TOKEN = "MIIsim-iam-token-modelarts-3f6b0d9c2e71a845"
+
+
 class ModelArtsSimulator(Simulator):
     provider: ClassVar[str] = "modelarts"
     demo_name: ClassVar[str] = "ma"
@@ -104,6 +107,8 @@ class ModelArtsSimulator(Simulator):
         "shuffle_ties": True,
     }
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_MA_TOKEN"}
+    demo_secrets: ClassVar[dict[str, str]] = {"JOBGRAPH_SIM_MA_TOKEN": TOKEN}
+    auth_headers: ClassVar[dict[str, str]] = {"X-Auth-Token": TOKEN}
     field_order: ClassVar[tuple[str, ...]] = (
         "job_id",
         "job_name",
@@ -114,7 +119,7 @@ class ModelArtsSimulator(Simulator):
         "job_desc",
         "version_count",
     )
-    credentials_help: ClassVar[str] = f"X-Auth-Token: {credentials.MODELARTS_TOKEN}"
+    credentials_help: ClassVar[str] = f"X-Auth-Token: {TOKEN}"
 
     # --- dataset -------------------------------------------------------------------------
 
@@ -224,7 +229,7 @@ class ModelArtsSimulator(Simulator):
         token = request.headers.get("X-Auth-Token")
         if token is None:
             raise Unauthorized("The X-Auth-Token header is missing.")
-        if token != credentials.MODELARTS_TOKEN or self.quirks.expired_token:
+        if token != TOKEN or self.quirks.expired_token:
             raise Unauthorized("The IAM token is invalid or has expired.")
 
     def error_response(

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from simulators import credentials
 from simulators.base import Dataset, Simulator, json_response
 from simulators.datagen import (
     Person,
@@ -92,6 +91,12 @@ _FAILURES = (
 )
 
 
+# The fake credentials it accepts (printed by `jobgraph simulate`).
+API_KEY = "orange-sim-siu-7d3f9a21c4e84b6f"
+TOKEN = "orange-sim-bearer-2b8e61f0a9d34c57"
+REQUESTER_ID = "SIU-SIM-000042"
+
+
 class OrangeSimulator(Simulator):
     provider: ClassVar[str] = "orange"
     demo_name: ClassVar[str] = "orange"
@@ -100,6 +105,11 @@ class OrangeSimulator(Simulator):
         "api_key_env": "JOBGRAPH_SIM_ORANGE_API_KEY",
         "token_env": "JOBGRAPH_SIM_ORANGE_TOKEN",
     }
+    demo_secrets: ClassVar[dict[str, str]] = {
+        "JOBGRAPH_SIM_ORANGE_API_KEY": API_KEY,
+        "JOBGRAPH_SIM_ORANGE_TOKEN": TOKEN,
+    }
+    auth_headers: ClassVar[dict[str, str]] = {"X-API-Key": API_KEY}
     field_order: ClassVar[tuple[str, ...]] = (
         "id",
         "hRef",
@@ -111,10 +121,7 @@ class OrangeSimulator(Simulator):
         "endProcessingDate",
         "messages",
     )
-    credentials_help: ClassVar[str] = (
-        f"X-API-Key: {credentials.ORANGE_API_KEY}  or  "
-        f"Authorization: Bearer {credentials.ORANGE_TOKEN}"
-    )
+    credentials_help: ClassVar[str] = f"X-API-Key: {API_KEY}  or  Authorization: Bearer {TOKEN}"
 
     # --- dataset -------------------------------------------------------------------------
 
@@ -206,9 +213,9 @@ class OrangeSimulator(Simulator):
             )
         if self.quirks.expired_token:
             raise Unauthorized("The access token has expired.", code=42)
-        if api_key == credentials.ORANGE_API_KEY:
+        if api_key == API_KEY:
             return
-        if authorization == f"Bearer {credentials.ORANGE_TOKEN}":
+        if authorization == f"Bearer {TOKEN}":
             return
         raise Unauthorized("The API key or access token is not valid.", code=41)
 

@@ -14,7 +14,6 @@ from resolvers.providers import registry
 from resolvers.providers.registry import load
 from simulators.base import Simulator
 from simulators.clock import SimClock
-from simulators.credentials import DEMO_ENVIRON
 from simulators.datagen import BASE_TIME
 
 PROVIDERS = tuple(row.name for row in registry.PROVIDERS)
@@ -24,6 +23,10 @@ DEFAULT_PREFIX = "/_sim"
 # One simulator per registry row, by provider.
 _SIMULATORS: dict[str, type[Simulator]] = {
     row.name: load(row.simulator) for row in registry.PROVIDERS
+}
+# Env var name -> credential, for every env var the demo sources name.
+DEMO_ENVIRON: dict[str, str] = {
+    name: secret for sim in _SIMULATORS.values() for name, secret in sim.demo_secrets.items()
 }
 
 
@@ -139,5 +142,4 @@ class SimulatorSuite:
 
     def demo_environ(self) -> dict[str, str]:
         """Env var name -> credential, for the env vars `demo_sources()` names."""
-        secrets = (sim.demo_secrets for sim in self._sims.values())
-        return dict(DEMO_ENVIRON, **{k: v for s in secrets for k, v in s.items()})
+        return dict(DEMO_ENVIRON)

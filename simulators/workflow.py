@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from simulators import credentials
 from simulators.base import Dataset, Simulator, json_response
 from simulators.datagen import (
     Person,
@@ -65,11 +64,17 @@ TEAMS = ("apiteam", "field-ops", "maintenance", "warehouse-north")
 ABANDON_REASONS = ("Step timed out", "Device went offline", "Duplicate job")
 
 
+# The fake credentials it accepts (printed by `jobgraph simulate`).
+TOKEN = "wf-sim-job-readall-9e1d47b2c6a8"
+
+
 class WorkflowSimulator(Simulator):
     provider: ClassVar[str] = "workflow"
     demo_name: ClassVar[str] = "wf"
     realistic: ClassVar[dict[str, Any]] = {"cap": 50, "single_as_array": True}
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_WF_TOKEN"}
+    demo_secrets: ClassVar[dict[str, str]] = {"JOBGRAPH_SIM_WF_TOKEN": TOKEN}
+    auth_headers: ClassVar[dict[str, str]] = {"Authorization": f"Bearer {TOKEN}"}
     field_order: ClassVar[tuple[str, ...]] = (
         "jobId",
         "metadata",
@@ -81,7 +86,7 @@ class WorkflowSimulator(Simulator):
         "jobExclusion",
         "excluded",
     )
-    credentials_help: ClassVar[str] = f"Authorization: Bearer {credentials.WORKFLOW_TOKEN}"
+    credentials_help: ClassVar[str] = f"Authorization: Bearer {TOKEN}"
 
     # --- dataset -------------------------------------------------------------------------
 
@@ -206,7 +211,7 @@ class WorkflowSimulator(Simulator):
         authorization = request.headers.get("Authorization")
         if authorization is None:
             raise Unauthorized("An Authorization: Bearer token is required.")
-        if authorization != f"Bearer {credentials.WORKFLOW_TOKEN}":
+        if authorization != f"Bearer {TOKEN}":
             raise Unauthorized("The bearer token is invalid or lacks the Job_ReadAll policy.")
 
     def error_response(

@@ -30,7 +30,7 @@ from bench.peers import (
     render_peers,
     tailcall_config,
 )
-from simulators.credentials import EI_API_KEY
+from simulators.edge_impulse import API_KEY as EI_API_KEY
 
 LIST = EI_PREFIX + "/api/organizations/1/whitelabel/projects/4211/jobs"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from graph.cli import GC_THRESHOLDS, settle_heap
-from simulators.credentials import DEMO_ENVIRON
+from simulators.suite import DEMO_ENVIRON
 
 JOBGRAPH = [sys.executable, "-m", "graph.cli"]
 

@@ -24,7 +24,7 @@ import pytest
 
 from bench.replicas import haproxy_config
 from simulators import SimulatorSuite
-from simulators.credentials import DEMO_ENVIRON
+from simulators.suite import DEMO_ENVIRON
 from tests.shared_state.conftest import (
     RedisServer,
     redis_server,  # noqa: F401 (a fixture)

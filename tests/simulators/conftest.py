@@ -12,15 +12,6 @@ from aiohttp import ClientResponse, ClientTimeout
 from aiohttp.test_utils import TestClient
 
 from simulators import PROVIDERS, SimulatorSuite
-from simulators import credentials as cred
-
-AUTH: dict[str, dict[str, str]] = {
-    "edge_impulse": {"x-api-key": cred.EI_API_KEY},
-    "orange": {"X-API-Key": cred.ORANGE_API_KEY},
-    "metafold": {"Authorization": f"Bearer {cred.METAFOLD_TOKEN}"},
-    "workflow": {"Authorization": f"Bearer {cred.WORKFLOW_TOKEN}"},
-    "modelarts": {"X-Auth-Token": cred.MODELARTS_TOKEN},
-}
 
 
 def list_path(provider: str, project: str | None) -> str:
@@ -69,7 +60,7 @@ class SimHTTP:
         json: Any = None,
         client_timeout: ClientTimeout | None = None,
     ) -> ClientResponse:
-        sent = AUTH[provider] if headers is None else headers
+        sent = self.suite.sim(provider).auth_headers if headers is None else headers
         return await self.client.request(
             method,
             self.url(provider, path),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulators import credentials as cred
 from simulators.datagen import GO_ZERO_TIME
+from simulators.edge_impulse import JWT
 
 PROVIDER = "edge_impulse"
 BIG, MID, ONE, EMPTY = "4211", "4212", "4213", "4214"
@@ -99,12 +99,12 @@ async def test_wrong_api_key_gets_401(sims):
 
 
 async def test_jwt_header_is_accepted(sims):
-    reply = await sims.get(PROVIDER, path(), headers={"x-jwt-token": cred.EI_JWT})
+    reply = await sims.get(PROVIDER, path(), headers={"x-jwt-token": JWT})
     assert reply.status == 200
 
 
 async def test_jwt_cookie_is_accepted(sims):
-    reply = await sims.get(PROVIDER, path(), headers={"Cookie": f"jwt={cred.EI_JWT}"})
+    reply = await sims.get(PROVIDER, path(), headers={"Cookie": f"jwt={JWT}"})
     assert reply.status == 200
 
 

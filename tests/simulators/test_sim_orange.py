@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulators import credentials as cred
-from simulators.orange import PROJECTS, SERVER_CAP
+from simulators.orange import API_KEY, PROJECTS, REQUESTER_ID, SERVER_CAP, TOKEN
 
 PROVIDER = "orange"
 BIG, HUNDRED, MID, FIFTY, ONE, EMPTY = (project for project, _ in PROJECTS)
@@ -176,13 +175,13 @@ async def test_wrong_credentials_are_401_code_41(sims):
 
 
 async def test_bearer_token_alone_is_accepted(sims):
-    headers = {"Authorization": f"Bearer {cred.ORANGE_TOKEN}"}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
     reply = await sims.get(PROVIDER, path(), headers=headers)
     assert reply.status == 200
 
 
 async def test_requester_id_header_is_accepted_alongside(sims):
-    headers = {"X-API-Key": cred.ORANGE_API_KEY, "X-Requester-Id": cred.ORANGE_REQUESTER_ID}
+    headers = {"X-API-Key": API_KEY, "X-Requester-Id": REQUESTER_ID}
     reply = await sims.get(PROVIDER, path(), headers=headers)
     assert reply.status == 200
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulators import credentials as cred
+from simulators.workflow import TOKEN
 
 PROVIDER = "workflow"
 LIST = "/jobs/v1/"
@@ -84,9 +84,7 @@ async def test_missing_token_is_401_with_www_authenticate(sims):
 
 
 async def test_wrong_token_is_401(sims):
-    reply = await sims.get(
-        PROVIDER, LIST, headers={"Authorization": f"Basic {cred.WORKFLOW_TOKEN}"}
-    )
+    reply = await sims.get(PROVIDER, LIST, headers={"Authorization": f"Basic {TOKEN}"})
     assert_problem(reply, 401)
 
 
