@@ -39,10 +39,9 @@ from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.paging import PageWindow
 from resolvers.providers.registry import build_adapters
 from simulators import SimulatorSuite
-from simulators.credentials import DEMO_ENVIRON
 from simulators.edge_impulse import ORGANIZATION_ID
 from simulators.orange import SERVER_CAP as ORANGE_SERVER_CAP
-from simulators.suite import PROVIDERS
+from simulators.suite import DEMO_ENVIRON, PROVIDERS
 
 BENCH_DIR = Path(__file__).resolve().parent
 SECTIONS = (

@@ -49,6 +49,8 @@ class Oracle:
     normalize: Callable[[dict[str, Any]], Normalized]
     # A project of a dozen or two jobs, for suites that read whole lists many times.
     small_project: str | None
+    # Its list endpoint below the simulator's base URL, with `{project}` for the project.
+    list_path: str
     # Its docs say the default list is sorted by creation time (else its order is unknown):
     # the gateway then puts each run of equal times in id order (README, "Ties").
     created_ordered: bool = False
@@ -59,6 +61,10 @@ class Oracle:
 
     def native_id(self, raw: dict[str, Any]) -> str:
         return str(raw[self.id_key])
+
+    def list_url(self, project: str | None) -> str:
+        """The list endpoint of `project`, relative to the simulator's base URL."""
+        return self.list_path.format(project=project)
 
     def listed(self, raw_jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A default list's raw jobs in the order the gateway lists them."""

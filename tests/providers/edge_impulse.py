@@ -29,6 +29,7 @@ ORACLE = Oracle(
     required_field="category",
     normalize=_normalize,
     small_project="4212",
+    list_path="/api/organizations/1/whitelabel/projects/{project}/jobs",
     error_codes={401: None, 403: None, 429: None, 503: None},
     project_args=lambda project: f"organizationId: 1, projectId: {int(project or 0)}",
 )

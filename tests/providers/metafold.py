@@ -21,5 +21,6 @@ ORACLE = Oracle(
     required_field="type",
     normalize=_normalize,
     small_project="1031",
+    list_path="/projects/{project}/jobs",
     error_codes={401: "401", 403: "403", 429: "429", 503: "503"},
 )

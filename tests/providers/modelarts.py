@@ -25,6 +25,7 @@ ORACLE = Oracle(
     required_field="create_time",
     normalize=_normalize,
     small_project="5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0",
+    list_path="/v1/{project}/training-jobs",
     error_codes={
         401: "ModelArts.0101",
         403: "ModelArts.0103",

@@ -21,5 +21,6 @@ ORACLE = Oracle(
     required_field="hRef",
     normalize=_normalize,
     small_project="c2f4a6e8-1b3d-4c5e-9f7a-8b6d4e2c0a19",
+    list_path="/projects/{project}/jobs",
     error_codes={401: "41", 403: "50", 429: "53", 503: "5"},
 )

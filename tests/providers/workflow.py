@@ -22,5 +22,6 @@ ORACLE = Oracle(
     required_field="metadata",
     normalize=_normalize,
     small_project=None,
+    list_path="/jobs/v1/",
     error_codes={401: None, 403: None, 429: None, 503: None},
 )

@@ -12,17 +12,12 @@ from aiohttp import ClientResponse, ClientTimeout
 from aiohttp.test_utils import TestClient
 
 from simulators import PROVIDERS, SimulatorSuite
+from tests.providers import oracle
 
 
 def list_path(provider: str, project: str | None) -> str:
     """The list endpoint of a project, relative to the simulator's base URL."""
-    return {
-        "edge_impulse": f"/api/organizations/1/whitelabel/projects/{project}/jobs",
-        "orange": f"/projects/{project}/jobs",
-        "metafold": f"/projects/{project}/jobs",
-        "workflow": "/jobs/v1/",
-        "modelarts": f"/v1/{project}/training-jobs",
-    }[provider]
+    return oracle(provider).list_url(project)
 
 
 @dataclass

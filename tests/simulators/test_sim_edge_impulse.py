@@ -158,3 +158,12 @@ def test_created_by_user_has_id_name_and_username_and_is_sometimes_absent(suite)
     assert users and len(users) < len(jobs)
     assert all({"id", "name", "username"} <= set(user) for user in users)
     assert any("photo" in user for user in users)
+
+
+def test_demo_source_names_organization_1_and_the_api_key(sims):
+    (source,) = [
+        s for s in sims.suite.demo_sources("http://127.0.0.1:8000/") if s["provider"] == PROVIDER
+    ]
+    assert source["name"] == "ei"
+    assert source["organization_id"] == 1
+    assert source["api_key_env"] in sims.suite.demo_environ()

@@ -210,3 +210,12 @@ def test_href_is_an_absolute_uri_naming_the_job(suite):
     job = suite.jobs(PROVIDER, ONE)[0]
     assert job["hRef"].startswith("https://")
     assert job["hRef"].endswith(f"/projects/{ONE}/jobs/{job['id']}")
+
+
+def test_demo_source_names_the_api_key_and_the_token(sims):
+    (source,) = [
+        s for s in sims.suite.demo_sources("http://127.0.0.1:8000/") if s["provider"] == PROVIDER
+    ]
+    environ = sims.suite.demo_environ()
+    assert environ[source["api_key_env"]] == API_KEY
+    assert environ[source["token_env"]] == TOKEN

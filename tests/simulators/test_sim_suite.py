@@ -13,12 +13,19 @@ import pytest
 from aiohttp import web
 
 from resolvers.config import parse_config
+from resolvers.providers import registry
 from simulators import DEFAULT_SEED, PROVIDERS, SimulatorSuite
-from simulators import credentials as cred
+from simulators.suite import DEMO_ENVIRON
+from tests.providers import demo_source, oracle
 
 
-def test_providers_are_the_config_spellings():
-    assert PROVIDERS == ("edge_impulse", "orange", "metafold", "workflow", "modelarts")
+def first_project(suite: SimulatorSuite, provider: str) -> str | None:
+    return suite.projects(provider)[0] if registry.provider_row(provider).has_projects else None
+
+
+def test_providers_are_the_registry_rows_in_order():
+    assert tuple(row.name for row in registry.PROVIDERS) == PROVIDERS
+    assert {row.name for row in registry.BUILT_IN} <= set(PROVIDERS)
 
 
 def test_unknown_provider_is_a_key_error(suite):
@@ -30,47 +37,43 @@ async def test_mount_under_a_custom_prefix(aiohttp_client, suite):
     app = web.Application()
     suite.mount(app, "/upstreams")
     client = await aiohttp_client(app)
-    response = await client.get(
-        "/upstreams/metafold/projects/1040/jobs",
-        headers={"Authorization": f"Bearer {cred.METAFOLD_TOKEN}"},
-    )
-    assert response.status == 200
-    assert len(await response.json()) == 1
+    for provider in PROVIDERS:
+        path = oracle(provider).list_url(first_project(suite, provider))
+        headers = suite.sim(provider).auth_headers
+        response = await client.get(f"/upstreams/{provider}{path}", headers=headers)
+        assert response.status == 200, provider
+        first = oracle(provider).native_id(suite.jobs(provider, first_project(suite, provider))[0])
+        assert first in await response.text()
+        assert (await client.get(f"/_sim/{provider}{path}", headers=headers)).status == 404
 
 
 def test_demo_sources_follow_the_config_contract(suite):
     sources = suite.demo_sources("http://127.0.0.1:8000/")
-    assert [s["name"] for s in sources] == ["ei", "orange", "mf", "wf", "ma"]
+    assert [s["name"] for s in sources] == [demo_source(p) for p in PROVIDERS]
     assert [s["provider"] for s in sources] == list(PROVIDERS)
-    by_name = {s["name"]: s for s in sources}
-    assert by_name["ei"]["organization_id"] == 1
-    assert by_name["ei"]["base_url"] == "http://127.0.0.1:8000/_sim/edge_impulse"
-    assert "projects" not in by_name["wf"]
-    assert {"api_key_env", "token_env"} <= set(by_name["orange"])
     for source in sources:
-        if source["provider"] != "workflow":
-            assert source["projects"] == suite.projects(source["provider"])
-        env_names = [v for k, v in source.items() if k.endswith("_env")]
-        assert env_names and all(name in suite.demo_environ() for name in env_names)
+        provider = source["provider"]
+        assert source["base_url"] == f"http://127.0.0.1:8000/_sim/{provider}"
+        if registry.provider_row(provider).has_projects:
+            assert source["projects"] == suite.projects(provider)
+        else:
+            assert "projects" not in source
+        env_names = {v for k, v in source.items() if k.endswith("_env")}
+        assert env_names == set(suite.sim(provider).demo_secrets), provider
+        assert env_names <= set(suite.demo_environ())
 
 
 async def test_demo_sources_parse_as_config_and_their_credentials_work(aiohttp_client, suite):
     client = await aiohttp_client(suite.app())
     root = str(client.make_url("")).rstrip("/")
     config = parse_config({"sources": suite.demo_sources(root)}, environ={})
-    paths = {
-        "edge_impulse": "/api/organizations/1/whitelabel/projects/{p}/jobs",
-        "orange": "/projects/{p}/jobs",
-        "metafold": "/projects/{p}/jobs",
-        "workflow": "/jobs/v1/",
-        "modelarts": "/v1/{p}/training-jobs",
-    }
+    assert len(config.sources) == len(PROVIDERS)
     for source in config.sources:
         headers = source.credential_headers(suite.demo_environ())
         provider = source.provider.value
-        project = source.projects[0] if source.projects else ""
+        project = source.projects[0] if source.projects else None
         async with aiohttp.ClientSession() as session:
-            url = source.base_url + paths[provider].format(p=project)
+            url = source.base_url + oracle(provider).list_url(project)
             async with session.get(url, headers=headers) as response:
                 assert response.status == 200, (source.name, await response.text())
 
@@ -94,22 +97,20 @@ async def test_standalone_server_prints_base_urls_and_credentials():
             lines.append(line.decode().rstrip())
         text = "\n".join(lines)
         assert f"seed {DEFAULT_SEED}" in text
-        for secret in (
-            cred.EI_API_KEY,
-            cred.ORANGE_API_KEY,
-            cred.METAFOLD_TOKEN,
-            cred.MODELARTS_TOKEN,
-        ):
+        for secret in DEMO_ENVIRON.values():
             assert secret in text
-        base = re.search(r"(http://\S+/_sim/workflow)", text)
-        assert base is not None
-        headers = {"Authorization": f"Bearer {cred.WORKFLOW_TOKEN}"}
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{base.group(1)}/jobs/v1/", params={"limit": 3}, headers=headers) as got,
-        ):
-            served = await got.read()
-        assert served == orjson.dumps(SimulatorSuite().jobs("workflow", None)[:3])
+        fresh = SimulatorSuite()
+        for provider in PROVIDERS:
+            base = re.search(rf"(http://\S+/_sim/{provider})\b", text)
+            assert base is not None, provider
+            project = first_project(fresh, provider)
+            url = base.group(1) + oracle(provider).list_url(project)
+            headers = fresh.sim(provider).auth_headers
+            async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as got:
+                assert got.status == 200, provider
+                served = orjson.loads(await got.read())
+            first = orjson.dumps(fresh.jobs(provider, project)[0])
+            assert first in orjson.dumps(served), provider
     finally:
         process.terminate()
         await process.wait()

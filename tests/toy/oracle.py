@@ -24,6 +24,7 @@ ORACLE = Oracle(
     required_field="title",
     normalize=_normalize,
     small_project="beta",
+    list_path="/boards/{project}/tasks",
     created_ordered=True,
     error_codes={401: "bad_key", 403: "403", 429: "429", 503: "503"},
 )
