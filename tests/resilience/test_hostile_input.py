@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulators import SimulatorSuite
 from tests.conftest import Gateway
+from tests.providers import PROVIDERS, demo_source, enum_value
 from tests.resilience.conftest import DESIGN_CODES
 
 EXAMPLES = settings(
@@ -18,14 +20,10 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-PROJECTS = {
-    "edge_impulse": ["4211", "4212"],
-    "orange": ["5e9d2a7b-c184-4f6e-a3b2-0f7c9d1e6a28"],
-    "metafold": ["1031", "1077"],
-    "modelarts": ["5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0"],
-}
+SUITE = SimulatorSuite()
 STATUSES = ["QUEUED", "RUNNING", "PAUSED", "SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"]
-PROVIDERS = ["EDGE_IMPULSE", "ORANGE", "METAFOLD", "WORKFLOW", "MODELARTS"]
+ENUM_VALUES = [enum_value(p) for p in PROVIDERS]
+SOURCES = [demo_source(p) for p in PROVIDERS]
 
 texts = st.text(max_size=40) | st.sampled_from(
     ["", " ", "%", "../..", "a/b", "?x=1", "#", "\x00", "ß", "İ", "' OR 1=1 --", "${jndi:x}"]
@@ -41,7 +39,7 @@ cursors = st.none() | texts | st.binary(max_size=60).map(lambda b: b.hex()) | js
 
 
 def project_ids(provider: str) -> st.SearchStrategy[Any]:
-    return st.sampled_from(PROJECTS[provider]) | texts | json_values
+    return st.sampled_from(SUITE.projects(provider)[:2]) | texts | json_values
 
 
 def window() -> st.SearchStrategy[dict[str, Any]]:
@@ -71,7 +69,7 @@ filters = (
         {},
         optional={
             "status": st.lists(st.sampled_from(STATUSES) | texts, max_size=3) | json_values,
-            "providers": st.lists(st.sampled_from(PROVIDERS) | texts, max_size=3),
+            "providers": st.lists(st.sampled_from(ENUM_VALUES) | texts, max_size=3),
             "search": st.none() | texts,
             "createdAfter": st.none() | texts | st.just("2024-01-01T00:00:00Z"),
             "createdBefore": st.none() | texts | st.just("9999-12-31T23:59:59Z"),
@@ -86,8 +84,7 @@ CASES = st.one_of(
         "totalCount pageInfo { hasNextPage endCursor } failures { source code } "
         "nodes { id source nativeId status } } }",
         {
-            "sources": st.none()
-            | st.lists(st.sampled_from(["ei", "mf", "wf"]) | texts, max_size=3),
+            "sources": st.none() | st.lists(st.sampled_from(SOURCES) | texts, max_size=3),
             "filter": filters,
             "orderBy": st.none() | st.sampled_from(["CREATED_AT_DESC", "CREATED_AT_ASC"]) | texts,
         },
@@ -135,7 +132,9 @@ CASES = st.one_of(
         "totalCount nodes { nativeId } } }",
         {
             "org": ints | json_values,
-            "project": st.sampled_from([4211, 4212]) | ints | json_values,
+            "project": st.sampled_from([int(p) for p in SUITE.projects("edge_impulse")[:2]])
+            | ints
+            | json_values,
         },
     ),
     case(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.providers import PROJECT_PROVIDERS
 from tests.service.conftest import (
     ADMIN_TOKEN,
     DASHBOARD_TOKEN,
@@ -42,7 +43,7 @@ def transcript(reply: Reply) -> str:
 async def exercise(service: Service) -> list[Reply]:
     """Every kind of call, succeeding and failing, as admin, as dashboard and as nobody."""
     suite = service.suite
-    project = {p: suite.projects(p)[0] for p in ("orange", "metafold", "modelarts")}
+    project = {p: suite.projects(p)[0] for p in PROJECT_PROVIDERS}
     queries = [
         ("query Sources { sources { name provider projects } }", {}),
         ("{ jobs(first: 20) { nodes { id source name errorMessage } failures { message } } }", {}),
