@@ -15,6 +15,7 @@ from graph.ids import JobKey, decode_global_id, encode_global_id
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import JobStatus, Provider
 from resolvers.loaders import JobRef, operation_loader
+from resolvers.providers import registry
 
 if TYPE_CHECKING:
     from graph.context import RequestContext
@@ -35,6 +36,12 @@ class Node:
     id: strawberry.ID
 
 
+_UNPROJECTED = ", ".join(row.key for row in registry.PROVIDERS if not row.has_projects)
+_PROJECT_ID_DOC = "Null where the provider has no projects" + (
+    f" ({_UNPROJECTED})." if _UNPROJECTED else "."
+)
+
+
 @strawberry.federation.interface(
     keys=["id"], description="A job on any platform; each provider has its own type."
 )
@@ -44,9 +51,7 @@ class Job(Node):
     )
     provider: Provider
     source: str = strawberry.field(description="Name of the configured source it came from.")
-    project_id: str | None = strawberry.field(
-        description="Null where the provider has no projects (WORKFLOW)."
-    )
+    project_id: str | None = strawberry.field(description=_PROJECT_ID_DOC)
     native_id: str = strawberry.field(description="The provider's own id, as a string.")
     name: str | None
     status: JobStatus = strawberry.field(description="Normalized status.")

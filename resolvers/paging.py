@@ -39,7 +39,7 @@ class PageWindow:
 
 @dataclass(frozen=True, slots=True)
 class OffsetRequest:
-    """offset/limit (Edge Impulse, Orange) or skip/limit (workflow)."""
+    """offset/limit, or skip/limit where the upstream names the offset `skip`."""
 
     offset: int
     limit: int
@@ -53,13 +53,13 @@ class OffsetRequest:
         return self.offset + self.limit
 
     def query_params(self, offset_name: str = "offset") -> tuple[tuple[str, str], ...]:
-        """The request's paging parameters (`skip` names the offset for workflow)."""
+        """The request's paging parameters, the offset under `offset_name`."""
         return ((offset_name, str(self.offset)), ("limit", str(self.limit)))
 
 
 @dataclass(frozen=True, slots=True)
 class PageNumberRequest:
-    """page/per_page (ModelArts); pages count from 1."""
+    """page/per_page; pages count from 1."""
 
     page: int
     per_page: int
@@ -78,7 +78,7 @@ class PageNumberRequest:
 
 @dataclass(frozen=True, slots=True)
 class WholeListRequest:
-    """An upstream with no paging: one request returns everything (Metafold)."""
+    """An upstream with no paging: one request returns everything."""
 
     @property
     def start(self) -> int:

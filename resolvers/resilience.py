@@ -110,8 +110,8 @@ class Throttle:
     (with how long), rather than each retrying into the same limit.
 
     The cool-down is the upstream's `Retry-After` where it sends one, else `base_s`,
-    doubling with each throttled answer in a row up to `max_s` (ModelArts' APIG.0308 quotas
-    are per minute and say nothing of when to return)."""
+    doubling with each throttled answer in a row up to `max_s` (some upstreams' quotas are
+    per minute and say nothing of when to return)."""
 
     def __init__(self, base_s: float, max_s: float, clock: Clock = time.monotonic) -> None:
         self.base_s = base_s

@@ -2,7 +2,7 @@
 order), `marks` (cursor cuts), `reader` (one stream by position), `listing` (the pages).
 
 Where an upstream sorts by creation time, positions are indices into its own sorted sequence;
-where it cannot (Edge Impulse, workflow), the whole sequence is read once per operation, up to
+where it cannot, the whole sequence is read once per operation, up to
 `scan_ceiling` jobs, and sorted locally (ties in id order, since no upstream keeps one for
 them). Whole reads parse only creation times up front (`RawJob`); a job is built when a page
 scans it.
