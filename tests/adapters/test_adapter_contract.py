@@ -96,9 +96,15 @@ async def test_a_body_of_the_wrong_shape_or_not_json_is_an_invalid_response(
     assert caught.value.upstream_status == 200
 
 
-# The workflow API documents its single job as an array of one: the fault's `[object]` is
-# its legal shape there (tests/graph/test_upstream_payload_shapes.py).
-@pytest.mark.parametrize("provider", ["orange", "metafold"])
+# Those with a single-job endpoint whose body is the job object: where the docs show an array
+# of one (the workflow API), the fault's `[object]` is a legal shape
+# (tests/graph/test_upstream_payload_shapes.py).
+SINGLE_JOB_OBJECT = [
+    p for p in PROVIDERS if oracle(p).job_path is not None and not oracle(p).single_job_as_array
+]
+
+
+@pytest.mark.parametrize("provider", SINGLE_JOB_OBJECT)
 async def test_a_single_job_body_of_the_wrong_shape_is_an_invalid_response(
     upstreams: Upstreams, provider: str
 ) -> None:

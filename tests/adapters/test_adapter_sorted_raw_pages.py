@@ -1,6 +1,7 @@
-"""Orange and ModelArts pages read for a federated page parse only creation times up front: the
-same jobs, order, totals, requests and learned cap as full reads, the same error for a bad
-answer, and a malformed job fails only when it is built."""
+"""Pages of the upstreams that sort and page a list themselves (Orange, ModelArts), read for a
+federated page, parse only creation times up front: the same jobs, order, totals, requests and
+learned cap as full reads, the same error for a bad answer, and a malformed job fails only when
+it is built."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ import pytest
 from resolvers.errors import ErrorCode, UpstreamError
 from resolvers.paging import PageWindow, PagingHints
 from resolvers.providers.base import ListQuery
-from simulators.orange import SERVER_CAP
 from tests.adapters.conftest import Upstreams
-from tests.providers import oracle
+from tests.providers import PROVIDERS, oracle, sorted_and_paged
 
-SORTED = ["orange", "modelarts"]
-# A required field of each provider's job payload.
-REQUIRED = {"orange": "hRef", "modelarts": "status"}
-# Where the job array sits in a list body.
-ARRAY_PREFIX = {"orange": "", "modelarts": "jobs."}
+SORTED = [provider for provider in PROVIDERS if sorted_and_paged(provider)]
+
+
+def array_prefix(provider: str) -> str:
+    """Where the job array sits in a list body, as an error's location spells it."""
+    key = oracle(provider).jobs_key
+    return "" if key is None else f"{key}."
 
 
 def forget_paging(upstreams: Upstreams, provider: str) -> PagingHints:
@@ -40,7 +42,7 @@ def break_job(upstreams: Upstreams, provider: str, project: str | None, position
         for j in upstreams.suite.sim(provider).dataset[project]
         if oracle(provider).native_id(j.payload) == native_id
     )
-    del job.payload[REQUIRED[provider]]
+    del job.payload[oracle(provider).built_field]
 
 
 def asked(upstreams: Upstreams, provider: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
@@ -71,7 +73,7 @@ async def test_a_raw_window_lists_the_same_jobs_totals_requests_and_cap_as_a_ful
     assert (raw.total, raw.end, raw.requests) == (full.total, full.end, full.requests)
     raw_learned = forget_paging(upstreams, provider)
     assert raw_learned.learned_cap == full_learned.learned_cap
-    assert raw_learned.learned_cap == (SERVER_CAP if provider == "orange" else None)
+    assert raw_learned.learned_cap == oracle(provider).server_cap
 
 
 @pytest.mark.parametrize("provider", SORTED)
@@ -94,7 +96,7 @@ async def test_a_malformed_job_fails_a_raw_window_only_when_built_with_the_full_
     with pytest.raises(UpstreamError) as at_once:
         await adapter.fetch_window(upstreams.session(), query, window)
     assert lazily.value.code is ErrorCode.UPSTREAM_INVALID_RESPONSE
-    assert f"{ARRAY_PREFIX[provider]}7.{REQUIRED[provider]}" in lazily.value.message
+    assert f"{array_prefix(provider)}7.{oracle(provider).built_field}" in lazily.value.message
     assert lazily.value.message == at_once.value.message
 
 

@@ -1,7 +1,7 @@
-"""Streams the upstream sorts (Orange, ModelArts) are read k+1 jobs a page, parsed for creation
-times only; a job is built when the page emits it, so a malformed job read but not emitted
-fails nothing, the page that emits it fails its source, and a body of the wrong shape still
-fails its source at once."""
+"""Streams whose upstream sorts and pages them itself (Orange, ModelArts) are read k+1 jobs a
+page, parsed for creation times only; a job is built when the page emits it, so a malformed job
+read but not emitted fails nothing, the page that emits it fails its source, and a body of the
+wrong shape still fails its source at once."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY, brute_force, merge_order_key
+from tests.providers import PROVIDERS, demo_source, oracle, sorted_and_paged
 
 DESC = "CREATED_AT_DESC"
-# (provider, source, id key, a required field of its job payload the simulator never reads)
-SORTED = [("orange", "orange", "id", "hRef"), ("modelarts", "ma", "job_id", "status")]
+SORTED = [provider for provider in PROVIDERS if sorted_and_paged(provider)]
 
 
 def break_job_read_but_not_emitted_first(gateway: Gateway, provider: str, source: str) -> str:
@@ -28,19 +28,20 @@ def break_job_read_but_not_emitted_first(gateway: Gateway, provider: str, source
     raise AssertionError(f"no job of {source} fits")
 
 
-@pytest.mark.parametrize(("provider", "source", "id_key", "field"), SORTED)
+@pytest.mark.parametrize("provider", SORTED)
 async def test_a_malformed_job_fails_its_sorted_source_only_on_the_page_that_emits_it(
-    gateway: Gateway, provider: str, source: str, id_key: str, field: str
+    gateway: Gateway, provider: str
 ) -> None:
+    source, spec = demo_source(provider), oracle(provider)
     native_id = break_job_read_but_not_emitted_first(gateway, provider, source)
     sim = gateway.suite.sim(provider)
     broken_project, broken = next(
         (project, job)
         for project, jobs in sim.dataset.items()
         for job in jobs
-        if str(job.payload[id_key]) == native_id
+        if spec.native_id(job.payload) == native_id
     )
-    del broken.payload[field]
+    del broken.payload[spec.built_field]
     sources = [source, "mf"]
 
     first = await gateway.data(JOBS_QUERY, {"first": 20, "sources": sources})
@@ -58,7 +59,7 @@ async def test_a_malformed_job_fails_its_sorted_source_only_on_the_page_that_emi
             assert [(f["source"], f["code"]) for f in page["failures"]] == [
                 (source, "UPSTREAM_INVALID_RESPONSE")
             ]
-            assert field in page["failures"][0]["message"]
+            assert spec.built_field in page["failures"][0]["message"]
             assert [e["extensions"]["code"] for e in body["errors"]] == [
                 "UPSTREAM_INVALID_RESPONSE"
             ]

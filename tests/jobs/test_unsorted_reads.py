@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.jobs.conftest import JOBS_QUERY, brute_force, merge_order_key
+from tests.providers import PROVIDERS, demo_source
 
 DESC = "CREATED_AT_DESC"
 
@@ -57,20 +58,12 @@ async def test_a_malformed_job_fails_its_source_only_on_the_page_that_reaches_it
     assert reached
 
 
-@pytest.mark.parametrize(
-    ("provider", "source"),
-    [
-        ("edge_impulse", "ei"),
-        ("workflow", "wf"),
-        ("metafold", "mf"),
-        # Sorted upstreams, read lazily too (tests/jobs/test_sorted_reads.py).
-        ("orange", "orange"),
-        ("modelarts", "ma"),
-    ],
-)
+# Every provider: sorted upstreams are read lazily too (tests/jobs/test_sorted_reads.py).
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_body_of_the_wrong_shape_fails_its_source_on_the_first_page(
-    gateway: Gateway, provider: str, source: str
+    gateway: Gateway, provider: str
 ) -> None:
+    source = demo_source(provider)
     gateway.suite.sim(provider).faults.add("wrong_schema", count=100)
     body = await gateway.post(JOBS_QUERY, {"first": 20})
     page = body["data"]["jobs"]

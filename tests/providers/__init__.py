@@ -4,8 +4,10 @@ queried, and the fixtures its suites pick. One module per built-in provider; a p
 through `JOBGRAPH_PROVIDER_MODULES` keeps its `ORACLE` in an `oracle` module beside the one
 holding its `ROW` (which the registry imports while it loads, so it can import nothing here).
 
-Shared suites reach providers through the registry and `oracle(provider)`, so a provider they
-were never written for runs through them unchanged."""
+Shared suites reach providers through the registry and `oracle(provider)`, and pick the ones
+they are about by capability (a row's flags, an oracle's fields, or what an adapter built from
+the demo config does, as `sorted_and_paged`), so a provider they were never written for runs
+through them, or is left out, by the same rule."""
 
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from resolvers.config import parse_config
+from resolvers.domain import CreatedOrder, JobFilterSpec
+from resolvers.paging import PageWindow, WholeListRequest
 from resolvers.providers import registry
+from resolvers.providers.base import ProviderAdapter
+from simulators.suite import SimulatorSuite
 
 GO_ZERO = "0001-01-01T00:00:00Z"
 
@@ -31,6 +38,7 @@ class Normalized:
     name: str | None
     status: str
     created: datetime | None
+    raw_status: str | None  # the upstream's own status value, as `rawStatus` shows it
 
 
 def quoted_project(project: str | None) -> str:
@@ -46,11 +54,23 @@ class Oracle:
     id_key: str  # where a raw job keeps its native id
     # A payload key the provider documents as required (and the simulator does not need).
     required_field: str
+    # A required payload key that only building a job needs: a light read of a list (creation
+    # times, ids where present) and the simulator itself do without it.
+    built_field: str
     normalize: Callable[[dict[str, Any]], Normalized]
     # A project of a dozen or two jobs, for suites that read whole lists many times.
     small_project: str | None
     # Its list endpoint below the simulator's base URL, with `{project}` for the project.
     list_path: str
+    # Its single-job endpoint, with `{project}` and `{job}` (None: it has none, so the gateway
+    # finds jobs by id in the list).
+    job_path: str | None
+    # Its list body's key holding the job array (None: the body is the array).
+    jobs_key: str | None
+    # The page size its server silently cuts longer pages to (None: it has no such cap).
+    server_cap: int | None
+    # Its docs show a single job's body as an array of one job (not the job object itself).
+    single_job_as_array: bool
     # Its docs say the default list is sorted by creation time (else its order is unknown):
     # the gateway then puts each run of equal times in id order (README, "Ties").
     created_ordered: bool = False
@@ -133,3 +153,21 @@ PROVIDERS: tuple[str, ...] = tuple(row.name for row in registry.PROVIDERS)
 PROJECT_PROVIDERS: tuple[str, ...] = tuple(
     row.name for row in registry.PROVIDERS if row.has_projects
 )
+
+
+@cache
+def _demo_adapters() -> dict[str, ProviderAdapter]:
+    """One adapter per registry provider, built (never started) from its demo source."""
+    sources = SimulatorSuite().demo_sources("http://127.0.0.1:9")
+    config = parse_config({"sources": sources}, environ={})
+    adapters = registry.build_adapters(config.sources)
+    return {source.provider.value: adapters[source.name] for source in config.sources}
+
+
+def sorted_and_paged(provider: str) -> bool:
+    """Whether the provider's upstream sorts a default list by creation time itself and serves
+    it in pages (not as one whole list)."""
+    adapter = _demo_adapters()[provider]
+    project = oracle(provider).small_project
+    ordered = adapter.pushdown(project, CreatedOrder.DESC, JobFilterSpec()).ordered
+    return ordered and not isinstance(adapter.plan(PageWindow(0, 1), None)[0], WholeListRequest)

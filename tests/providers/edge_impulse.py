@@ -18,7 +18,7 @@ def _status(job: dict[str, Any]) -> str:
 
 
 def _normalize(job: dict[str, Any]) -> Normalized:
-    return Normalized(str(job["id"]), job["category"], _status(job), iso(job["created"]))
+    return Normalized(str(job["id"]), job["category"], _status(job), iso(job["created"]), None)
 
 
 ORACLE = Oracle(
@@ -27,9 +27,14 @@ ORACLE = Oracle(
     type_name="EdgeImpulseJob",
     id_key="id",
     required_field="category",
+    built_field="category",
     normalize=_normalize,
     small_project="4212",
     list_path="/api/organizations/1/whitelabel/projects/{project}/jobs",
+    job_path=None,
+    jobs_key="jobs",
+    server_cap=None,
+    single_job_as_array=False,
     error_codes={401: None, 403: None, 429: None, 503: None},
     project_args=lambda project: f"organizationId: 1, projectId: {int(project or 0)}",
 )

@@ -10,7 +10,7 @@ from tests.status_tables import METAFOLD
 
 def _normalize(job: dict[str, Any]) -> Normalized:
     status = METAFOLD.get(job["state"], "UNKNOWN")
-    return Normalized(job["id"], job["name"], status, iso(job["created"]))
+    return Normalized(job["id"], job["name"], status, iso(job["created"]), job["state"])
 
 
 ORACLE = Oracle(
@@ -19,8 +19,13 @@ ORACLE = Oracle(
     type_name="MetafoldJob",
     id_key="id",
     required_field="type",
+    built_field="type",
     normalize=_normalize,
     small_project="1031",
     list_path="/projects/{project}/jobs",
+    job_path="/projects/{project}/jobs/{job}",
+    jobs_key=None,
+    server_cap=None,
+    single_job_as_array=False,
     error_codes={401: "401", 403: "403", 429: "429", 503: "503"},
 )

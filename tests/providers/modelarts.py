@@ -14,7 +14,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _normalize(job: dict[str, Any]) -> Normalized:
     created = EPOCH + timedelta(milliseconds=job["create_time"])
     status = MODELARTS.get(job["status"], "UNKNOWN")
-    return Normalized(str(job["job_id"]), job["job_name"], status, created)
+    return Normalized(str(job["job_id"]), job["job_name"], status, created, str(job["status"]))
 
 
 ORACLE = Oracle(
@@ -23,9 +23,14 @@ ORACLE = Oracle(
     type_name="ModelArtsJob",
     id_key="job_id",
     required_field="create_time",
+    built_field="status",
     normalize=_normalize,
     small_project="5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0",
     list_path="/v1/{project}/training-jobs",
+    job_path=None,
+    jobs_key="jobs",
+    server_cap=None,
+    single_job_as_array=False,
     error_codes={
         401: "ModelArts.0101",
         403: "ModelArts.0103",

@@ -10,7 +10,8 @@ from tests.status_tables import ORANGE
 
 def _normalize(job: dict[str, Any]) -> Normalized:
     status = ORANGE.get(job["state"], "UNKNOWN")
-    return Normalized(job["id"], job.get("description"), status, iso(job["createdDate"]))
+    created = iso(job["createdDate"])
+    return Normalized(job["id"], job.get("description"), status, created, job["state"])
 
 
 ORACLE = Oracle(
@@ -19,8 +20,13 @@ ORACLE = Oracle(
     type_name="OrangeJob",
     id_key="id",
     required_field="hRef",
+    built_field="hRef",
     normalize=_normalize,
     small_project="c2f4a6e8-1b3d-4c5e-9f7a-8b6d4e2c0a19",
     list_path="/projects/{project}/jobs",
+    job_path="/projects/{project}/jobs/{job}",
+    jobs_key=None,
+    server_cap=50,
+    single_job_as_array=False,
     error_codes={401: "41", 403: "50", 429: "53", 503: "5"},
 )

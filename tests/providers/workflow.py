@@ -10,8 +10,9 @@ from tests.status_tables import WORKFLOW_BY_MEANING
 
 def _normalize(job: dict[str, Any]) -> Normalized:
     meta = job["metadata"]
-    status = WORKFLOW_BY_MEANING.get(meta.get("status"), "UNKNOWN")
-    return Normalized(job["jobId"], meta.get("jobTitle"), status, iso(meta.get("created")))
+    raw = meta.get("status")
+    status = WORKFLOW_BY_MEANING.get(raw, "UNKNOWN")
+    return Normalized(job["jobId"], meta.get("jobTitle"), status, iso(meta.get("created")), raw)
 
 
 ORACLE = Oracle(
@@ -20,8 +21,13 @@ ORACLE = Oracle(
     type_name="WorkflowJob",
     id_key="jobId",
     required_field="metadata",
+    built_field="jobId",
     normalize=_normalize,
     small_project=None,
     list_path="/jobs/v1/",
+    job_path="/jobs/v1/bson/{job}",
+    jobs_key=None,
+    server_cap=None,
+    single_job_as_array=True,
     error_codes={401: None, 403: None, 429: None, 503: None},
 )

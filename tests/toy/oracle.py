@@ -13,7 +13,7 @@ STATUS = {"waiting": "QUEUED", "busy": "RUNNING", "done": "SUCCEEDED", "broken":
 
 def _normalize(job: dict[str, Any]) -> Normalized:
     status = STATUS.get(job["phase"], "UNKNOWN")
-    return Normalized(job["taskId"], job["title"], status, iso(job["createdAt"]))
+    return Normalized(job["taskId"], job["title"], status, iso(job["createdAt"]), job["phase"])
 
 
 ORACLE = Oracle(
@@ -22,9 +22,14 @@ ORACLE = Oracle(
     type_name="ToyJob",
     id_key="taskId",
     required_field="title",
+    built_field="title",
     normalize=_normalize,
     small_project="beta",
     list_path="/boards/{project}/tasks",
+    job_path="/boards/{project}/tasks/{job}",
+    jobs_key="tasks",
+    server_cap=20,
+    single_job_as_array=False,
     created_ordered=True,
     error_codes={401: "bad_key", 403: "403", 429: "429", 503: "503"},
 )
