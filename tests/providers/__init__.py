@@ -71,6 +71,11 @@ class Oracle:
     server_cap: int | None
     # Its docs show a single job's body as an array of one job (not the job object itself).
     single_job_as_array: bool
+    # Whether a decoded error body has the shape its docs give errors.
+    error_shape: Callable[[Any], bool]
+    # Raw status values (as `rawStatus` strings) its simulator's largest project holds
+    # whatever the seed (empty: its jobs have no status field).
+    raw_statuses: frozenset[str]
     # Its docs say the default list is sorted by creation time (else its order is unknown):
     # the gateway then puts each run of equal times in id order (README, "Ties").
     created_ordered: bool = False

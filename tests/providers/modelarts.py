@@ -31,6 +31,10 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    error_shape=lambda body: (
+        body["is_success"] is False and body["error_code"].startswith("ModelArts.")
+    ),
+    raw_statuses=frozenset(str(code) for code in range(23)),
     error_codes={
         401: "ModelArts.0101",
         403: "ModelArts.0103",

@@ -12,27 +12,15 @@ import pytest
 from simulators import FaultInjector
 from simulators.faults import HTML_502, malformed_json, wrong_schema
 from simulators.requestlog import LoggedRequest, RequestLog
+from tests.providers import PROVIDERS, oracle
 
-PROJECT = {
-    "edge_impulse": "4212",
-    "orange": "5e9d2a7b-c184-4f6e-a3b2-0f7c9d1e6a28",
-    "metafold": "1031",
-    "workflow": None,
-    "modelarts": "5a6b7c8d9e0f41a2b3c4d5e6f7a8b9c0",
-}
+# A project of each provider (None where it has no projects).
+PROJECT = {p: oracle(p).small_project for p in PROVIDERS}
 
 
 def provider_error_fields(provider: str, body: dict) -> bool:
     """Whether `body` has the provider's documented error shape."""
-    return {
-        "edge_impulse": lambda: body["success"] is False and "error" in body,
-        "orange": lambda: isinstance(body["code"], int) and "message" in body,
-        "metafold": lambda: {"code", "name", "description"} <= set(body),
-        "workflow": lambda: {"type", "title", "status"} <= set(body),
-        "modelarts": lambda: (
-            body["is_success"] is False and body["error_code"].startswith("ModelArts.")
-        ),
-    }[provider]()
+    return oracle(provider).error_shape(body)
 
 
 async def list_once(sims, provider):

@@ -30,6 +30,8 @@ ORACLE = Oracle(
     jobs_key="tasks",
     server_cap=20,
     single_job_as_array=False,
+    error_shape=lambda body: set(body["error"]) == {"message", "code"},
+    raw_statuses=frozenset(STATUS),
     created_ordered=True,
     error_codes={401: "bad_key", 403: "403", 429: "429", 503: "503"},
 )
