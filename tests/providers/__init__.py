@@ -71,6 +71,8 @@ class Oracle:
     server_cap: int | None
     # Its docs show a single job's body as an array of one job (not the job object itself).
     single_job_as_array: bool
+    # Its docs let a list be sorted by creation time upstream (else the gateway sorts it).
+    sorts_upstream: bool
     # Whether a decoded error body has the shape its docs give errors.
     error_shape: Callable[[Any], bool]
     # Raw status values (as `rawStatus` strings) its simulator's largest project holds

@@ -35,6 +35,7 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    sorts_upstream=False,
     error_shape=lambda body: body["success"] is False and "error" in body,
     raw_statuses=frozenset(),
     error_codes={401: None, 403: None, 429: None, 503: None},

@@ -27,6 +27,7 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=None,
     single_job_as_array=False,
+    sorts_upstream=True,
     error_shape=lambda body: {"code", "name", "description"} <= set(body),
     raw_statuses=frozenset({"pending", "started", "success", "failure", "canceled"}),
     error_codes={401: "401", 403: "403", 429: "429", 503: "503"},

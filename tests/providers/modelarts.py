@@ -31,6 +31,7 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    sorts_upstream=True,
     error_shape=lambda body: (
         body["is_success"] is False and body["error_code"].startswith("ModelArts.")
     ),

@@ -28,6 +28,7 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=50,
     single_job_as_array=False,
+    sorts_upstream=True,
     error_shape=lambda body: isinstance(body["code"], int) and "message" in body,
     raw_statuses=frozenset({"acknowledged", "in-progress", "completed", "failed"}),
     error_codes={401: "41", 403: "50", 429: "53", 503: "5"},

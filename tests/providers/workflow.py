@@ -29,6 +29,7 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=None,
     single_job_as_array=True,
+    sorts_upstream=False,
     error_shape=lambda body: {"type", "title", "status"} <= set(body),
     raw_statuses=frozenset({"Paused", "Completed", "InProgress", "Cancelled", "Abandoned"}),
     error_codes={401: None, 403: None, 429: None, 503: None},

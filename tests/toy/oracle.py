@@ -30,6 +30,7 @@ ORACLE = Oracle(
     jobs_key="tasks",
     server_cap=20,
     single_job_as_array=False,
+    sorts_upstream=True,
     error_shape=lambda body: set(body["error"]) == {"message", "code"},
     raw_statuses=frozenset(STATUS),
     created_ordered=True,
