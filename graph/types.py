@@ -6,7 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import get_object_definition
@@ -103,23 +103,26 @@ def to_graphql(job: DomainJob) -> Job:
     return _JOB_TYPES[job.provider].from_job(job)  # type: ignore[attr-defined, no-any-return]
 
 
-def common_fields(job: DomainJob) -> dict[str, Any]:
-    """The `Job` interface's fields, shared by every provider type."""
-    return {
-        "id": strawberry.ID(encode_global_id(JobKey(job.source, job.project_id, job.native_id))),
-        "provider": job.provider,
-        "source": job.source,
-        "project_id": job.project_id,
-        "native_id": job.native_id,
-        "name": job.name,
-        "status": job.status,
-        "raw_status": job.raw_status,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "duration_seconds": job.duration_seconds,
-        "error_message": job.error_message,
-    }
+# The `Job` interface's fields, shared by every provider type, as the domain job names them.
+_COMMON = (
+    "id",
+    "provider",
+    "source",
+    "project_id",
+    "native_id",
+    "name",
+    "status",
+    "raw_status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "error_message",
+)
+
+
+def global_id(job: DomainJob) -> strawberry.ID:
+    return strawberry.ID(encode_global_id(JobKey(job.source, job.project_id, job.native_id)))
 
 
 @functools.cache
@@ -133,19 +136,53 @@ def _copied_fields(cls: type) -> frozenset[str]:
     return frozenset(own)
 
 
+def _compiled(names: tuple[str, ...], head: str, call: str, first: str = "", **scope: Any) -> Any:
+    """`def read(<head>): return <call>(<first>, name=p.name, ..., **given)`: the payload's
+    fields read as plain attribute loads, the way `dataclasses` writes `__init__` (the hot path
+    builds every job through one of these)."""
+    assert all(name.isidentifier() for name in names)
+    arguments = [*([first] if first else []), *(f"{n}=p.{n}" for n in names), "**given"]
+    source = f"def read({head}):\n    return {call}({', '.join(arguments)})\n"
+    exec(compile(source, f"<copied fields {call}>", "exec"), scope)
+    return scope["read"]
+
+
+@functools.cache
+def _reader(cls: type, given: tuple[str, ...]) -> Callable[[Any, dict[str, Any]], dict[str, Any]]:
+    """Reads `cls`'s own fields but `given` from a payload, and adds `given`."""
+    unknown = set(given) - _copied_fields(cls)
+    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
+    names = tuple(sorted(_copied_fields(cls) - set(given)))
+    read: Callable[[Any, dict[str, Any]], dict[str, Any]] = _compiled(names, "p, given", "dict")
+    return read
+
+
+@functools.cache
+def _builder(cls: type, given: tuple[str, ...]) -> Callable[..., Any]:
+    """Builds a `cls` from the `Job` fields, a payload's own fields and `given`."""
+    unknown = set(given) - _copied_fields(cls)
+    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
+    names = tuple(sorted(_copied_fields(cls) - set(given)))
+    common = ", ".join(
+        "id=_global_id(job)" if name == "id" else f"{name}=job.{name}" for name in _COMMON
+    )
+    build: Callable[..., Any] = _compiled(
+        names, "cls, job, p, given", "cls", first=common, _global_id=global_id
+    )
+    return build
+
+
 def copied(cls: type, payload: Any, **given: Any) -> dict[str, Any]:
     """`cls`'s own fields, each read from the payload attribute of the same name unless
     `given`: a provider's field list is written once, on its Strawberry type."""
-    names = _copied_fields(cls)
-    unknown = set(given) - names
-    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
-    return {name: given[name] if name in given else getattr(payload, name) for name in names}
+    return _reader(cls, tuple(given))(payload, given)
 
 
 def from_payload(cls: type[JobT], job: DomainJob, **given: Any) -> JobT:
     """A provider's GraphQL job: the `Job` fields from the domain job, its own fields copied
     from the job's payload (`given` ones converted by the caller)."""
-    return cls(**common_fields(job), **copied(cls, job.payload, **given))
+    built: JobT = _builder(cast(type, cls), tuple(given))(cls, job, job.payload, given)
+    return built
 
 
 async def load_job(ctx: RequestContext, global_id: str) -> Job | None:
