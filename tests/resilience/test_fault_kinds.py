@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS
 from tests.resilience.conftest import SHORT_DEADLINE, metafold_errors, metafold_lists
 
 
@@ -123,10 +124,10 @@ async def test_oversized_body_is_cut_off_as_upstream_invalid_response(gateway: G
 
 
 @pytest.mark.parametrize("source_settings", [SHORT_DEADLINE])
-@pytest.mark.parametrize("provider", ["edge_impulse", "orange", "workflow", "modelarts"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_hang_times_out_on_every_provider(gateway: Gateway, provider: str) -> None:
     spec = FIELDS[provider]
-    project = None if provider == "workflow" else gateway.suite.projects(provider)[0]
+    project = gateway.suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
     gateway.suite.sim(provider).faults.add("hang", count=10)
     body = await gateway.post(spec.query(project, selection="nodes { nativeId }"), {"first": 3})
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
