@@ -40,6 +40,10 @@ _UNPROJECTED = ", ".join(row.key for row in registry.PROVIDERS if not row.has_pr
 _PROJECT_ID_DOC = "Null where the provider has no projects" + (
     f" ({_UNPROJECTED})." if _UNPROJECTED else "."
 )
+_STATUSLESS = ", ".join(row.key for row in registry.PROVIDERS if not row.reports_status)
+_RAW_STATUS_DOC = "The provider's own status value, as a string" + (
+    f" (null for {_STATUSLESS})." if _STATUSLESS else "."
+)
 
 
 @strawberry.federation.interface(
@@ -55,9 +59,7 @@ class Job(Node):
     native_id: str = strawberry.field(description="The provider's own id, as a string.")
     name: str | None
     status: JobStatus = strawberry.field(description="Normalized status.")
-    raw_status: str | None = strawberry.field(
-        description="The provider's own status value, as a string (null for Edge Impulse)."
-    )
+    raw_status: str | None = strawberry.field(description=_RAW_STATUS_DOC)
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None

@@ -33,6 +33,7 @@ class ProviderRow:
     credentials: Mapping[str, str] = field(default_factory=dict)
     has_projects: bool = True  # False: one list per source, `projects` not used
     reports_totals: bool = True  # the upstream says how many jobs a list holds
+    reports_status: bool = True  # its jobs carry a status value of their own (`rawStatus`)
     required_keys: tuple[str, ...] = ()  # source config keys it needs (`organization_id`)
     optional_keys: tuple[str, ...] = ()  # source config keys only it may set (`workspace_id`)
 
@@ -62,6 +63,7 @@ BUILT_IN: tuple[ProviderRow, ...] = (
         graph="graph.providers.edge_impulse",
         simulator="simulators.edge_impulse:EdgeImpulseSimulator",
         credentials={"api_key_env": "x-api-key", "jwt_env": "x-jwt-token"},
+        reports_status=False,
         required_keys=("organization_id",),
     ),
     ProviderRow(

@@ -48,6 +48,18 @@ async def test_every_upstream_status_maps_as_designed_and_keeps_its_raw_value(
     assert len(checked) >= 4  # the datasets hold every status value
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_raw_status_is_null_exactly_where_the_registry_says_jobs_have_no_status(
+    gateway: Gateway, provider: str
+) -> None:
+    project = oracle(provider).small_project
+    nodes = await all_nodes(gateway, provider, project)
+    assert nodes
+    shown = {node["rawStatus"] is not None for node in nodes}
+    assert shown == {provider_row(provider).reports_status}
+    assert bool(oracle(provider).raw_statuses) == provider_row(provider).reports_status
+
+
 async def test_workflow_unknown_status_strings_map_to_unknown_without_failing(
     gateway: Gateway,
 ) -> None:
