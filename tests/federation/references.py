@@ -8,7 +8,7 @@ from typing import Any
 from graph.ids import JobKey, encode_global_id
 from simulators import SimulatorSuite
 from tests.graph.providers import FIELDS
-from tests.providers import PROVIDERS, demo_source, oracle
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, demo_source, oracle, paged
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class JobReference:
 
 
 def largest_projects(suite: SimulatorSuite, provider: str, count: int) -> list[str | None]:
-    if provider == "workflow":
+    if provider not in PROJECT_PROVIDERS:
         return [None]
     projects = sorted(suite.projects(provider), key=lambda p: -len(suite.jobs(provider, p)))
     return list(projects[:count])
@@ -46,12 +46,12 @@ def largest_projects(suite: SimulatorSuite, provider: str, count: int) -> list[s
 def spread(
     suite: SimulatorSuite, provider: str, per_project: int, projects: int
 ) -> list[JobReference]:
-    """`per_project` jobs from each of the `projects` largest projects (workflow: its one list,
-    `per_project * projects` jobs), evenly spaced from the first to the last listed job, so a
-    list scan has to reach the end of each project."""
+    """`per_project` jobs from each of the `projects` largest projects (or `per_project *
+    projects` from a provider's one list where it has no projects), evenly spaced from the
+    first to the last listed job, so a list scan has to reach the end of each project."""
     picked: list[JobReference] = []
     chosen = largest_projects(suite, provider, projects)
-    count = per_project * projects if provider == "workflow" else per_project
+    count = per_project if provider in PROJECT_PROVIDERS else per_project * projects
     for project in chosen:
         jobs = suite.jobs(provider, project)
         step = (len(jobs) - 1) / (count - 1)
@@ -70,19 +70,20 @@ def first_of_each_provider(suite: SimulatorSuite) -> list[JobReference]:
 
 
 def fifty_jobs(suite: SimulatorSuite) -> list[JobReference]:
-    """Ten jobs of every provider: five from each of its two largest projects (workflow: ten)."""
+    """Ten jobs of every provider: five from each of its two largest projects (or ten from its
+    one list)."""
     return [ref for provider in PROVIDERS for ref in spread(suite, provider, 5, 2)]
 
 
-# What resolving fifty_jobs() costs upstream, per provider. Orange and workflow have a
-# single-job endpoint and no batch one: one GET per distinct id. Metafold answers a project's
-# whole list in one request: one per project. Edge Impulse and ModelArts have no single-job
-# endpoint: the project's list is scanned 1000 jobs a request, and each project is smaller,
-# so one request per project.
-FIFTY_JOBS_UPSTREAM_REQUESTS = {
-    "orange": 10,
-    "workflow": 10,
-    "metafold": 2,
-    "edge_impulse": 2,
-    "modelarts": 2,
-}
+def _fifty_jobs_cost(provider: str) -> int:
+    """What resolving fifty_jobs()' ten jobs of `provider` costs upstream. A paged provider
+    with a single-job endpoint (and no batch one) is asked once per distinct id. A provider
+    whose list comes whole answers a project's jobs in one request; one with no single-job
+    endpoint has each project's list scanned 1000 jobs a request, and each project here is
+    smaller: one request per project either way."""
+    if oracle(provider).job_path is not None and paged(provider):
+        return 10
+    return 2 if provider in PROJECT_PROVIDERS else 1
+
+
+FIFTY_JOBS_UPSTREAM_REQUESTS = {provider: _fifty_jobs_cost(provider) for provider in PROVIDERS}

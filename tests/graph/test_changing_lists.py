@@ -17,24 +17,16 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS, native_ids
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, demo_source, oracle
 
 Between = Callable[[int], Awaitable[None] | None]
 
 # (provider, extra connection arguments): default orders, and orders by creation time.
-VIEWS = [
-    ("edge_impulse", ""),
-    ("orange", ""),
-    ("orange", 'sort: "-createdDate"'),
-    ("metafold", ""),
-    ("metafold", 'sort: "created:-1"'),
-    ("metafold", 'sort: "created:1"'),
-    ("workflow", ""),
-    ("modelarts", "sortBy: CREATE_TIME"),
-]
+VIEWS = [(p, "") for p in PROVIDERS] + [(p, s) for p in PROVIDERS for s in oracle(p).time_sorts]
 
 
 def project_of(gateway: Gateway, provider: str) -> str | None:
-    if provider == "workflow":
+    if provider not in PROJECT_PROVIDERS:
         return None
     return gateway.suite.projects(provider)[0]
 
@@ -180,13 +172,7 @@ async def test_a_shift_beyond_the_realign_reach_is_a_stale_cursor(gateway: Gatew
 
 
 @pytest.mark.parametrize(
-    ("provider", "extra"),
-    [
-        ("metafold", 'sort: "created:1"'),
-        ("metafold", 'sort: "created:-1"'),
-        ("orange", 'sort: "createdDate"'),
-        ("modelarts", "sortBy: CREATE_TIME"),
-    ],
+    ("provider", "extra"), [(p, s) for p in PROVIDERS for s in oracle(p).time_sorts]
 )
 @pytest.mark.parametrize("size", [1, 3, 7])
 async def test_shuffled_ties_in_time_never_break_a_walk_ordered_by_time(
@@ -244,18 +230,19 @@ query ($first: Int, $after: String, $sources: [String!]) {
 """
 
 
-@pytest.mark.parametrize(("source", "provider"), [("wf", "workflow"), ("ei", "edge_impulse")])
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if not oracle(p).sorts_upstream])
 async def test_shuffled_ties_never_break_a_federated_walk_sorted_locally(
-    gateway: Gateway, source: str, provider: str
+    gateway: Gateway, provider: str
 ) -> None:
+    source = demo_source(provider)
     sim = gateway.suite.sim(provider)
-    projects = [None] if provider == "workflow" else gateway.suite.projects(provider)
+    projects = gateway.suite.projects(provider) if provider in PROJECT_PROVIDERS else [None]
     for project in projects:
         for _ in range(2 if gateway.suite.jobs(provider, project) else 0):
             sim.mutations.create(project, 5, tied=True)
     sim.quirks.shuffle_ties = True
     config = next(s for s in gateway.config.sources if s.name == source)
-    listed = [None] if provider == "workflow" else config.projects
+    listed = config.projects if provider in PROJECT_PROVIDERS else [None]
     expected = {i for project in listed for i in stored_ids(gateway, provider, project)}
     seen: list[str] = []
     after = None

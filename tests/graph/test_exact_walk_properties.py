@@ -17,18 +17,14 @@ from graph.http.app import build_app
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
 from tests.graph.providers import FIELDS, native_ids
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, oracle, paged
 
-VIEWS = [
-    ("edge_impulse", ""),
-    ("orange", ""),
-    ("orange", 'sort: "createdDate"'),
-    ("metafold", 'sort: "created:-1"'),
-    ("metafold", ""),
-    ("workflow", ""),
-    ("modelarts", "sortBy: CREATE_TIME, order: DESC"),
-]
+# Every provider's default order, and each order by creation time its docs give.
+VIEWS = [(p, "") for p in PROVIDERS] + [(p, s) for p in PROVIDERS for s in oracle(p).time_sorts]
 # Views whose upstream order is by creation time: shuffled ties are legal there.
-ORDERED_VIEWS = {2, 3, 6}
+ORDERED_VIEWS = {i for i, (_, extra) in enumerate(VIEWS) if extra}
+# The first paged view by creation time (ties there once lost jobs under a cap).
+CAPPED_TIES_VIEW = next(i for i, (p, extra) in enumerate(VIEWS) if extra and paged(p))
 
 
 CHANGING_PAGES = 10
@@ -54,9 +50,9 @@ async def _walk(view: int, cap: int | None, size: int, plan: list[Change], backw
     sim = suite.sim(provider)
     sim.quirks.cap = cap
     project = (
-        None
-        if provider == "workflow"
-        else max(suite.projects(provider), key=lambda p: len(suite.jobs(provider, p)))
+        max(suite.projects(provider), key=lambda p: len(suite.jobs(provider, p)))
+        if provider in PROJECT_PROVIDERS
+        else None
     )
     if view in ORDERED_VIEWS:
         sim.mutations.create(project, 4, tied=True)
@@ -116,8 +112,8 @@ async def _walk(view: int, cap: int | None, size: int, plan: list[Change], backw
     backward=st.booleans(),
 )
 # Shuffled ties longer than the server cap: a window joined by id inside the run lost jobs.
-@example(view=2, cap=3, size=1, plan=[Change(0, False, 0)], backward=False)
-@example(view=2, cap=3, size=1, plan=[Change(0, False, 0)], backward=True)
+@example(view=CAPPED_TIES_VIEW, cap=3, size=1, plan=[Change(0, False, 0)], backward=False)
+@example(view=CAPPED_TIES_VIEW, cap=3, size=1, plan=[Change(0, False, 0)], backward=True)
 def test_walks_over_changing_capped_shuffled_lists_are_exact_or_say_so(
     view: int, cap: int | None, size: int, plan: list[Change], backward: bool
 ) -> None:

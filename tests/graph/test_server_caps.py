@@ -4,11 +4,14 @@ once seen is reused. Each cap is the simulators' `cap` switch."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import native_ids
 from tests.graph.test_exact_walks import walk_backward, walk_forward
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, paged
 
 WORKFLOW_PAGE = """
 query ($first: Int, $last: Int) {
@@ -99,7 +102,10 @@ async def test_an_uncapped_list_ending_mid_page_costs_one_request_more_at_most(
     assert gateway.upstream_calls("workflow", "list") == 3
 
 
-CAPPED = [("edge_impulse", 7), ("orange", 20), ("modelarts", 9), ("workflow", 13)]
+# Every paged provider, each under a cap that leaves a short page at a different place.
+CAPPED = list(
+    zip([p for p in PROVIDERS if paged(p)], itertools.cycle((7, 20, 9, 13)), strict=False)
+)
 
 
 @pytest.mark.parametrize(("provider", "cap"), CAPPED)
@@ -108,7 +114,7 @@ async def test_walks_both_ways_are_exact_under_any_provider_cap(
 ) -> None:
     sim = gateway.suite.sim(provider)
     sim.quirks.cap = cap
-    project = None if provider == "workflow" else gateway.suite.projects(provider)[0]
+    project = gateway.suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
     expected = native_ids(provider, gateway.suite.jobs(provider, project))
     assert await walk_forward(gateway, provider, project, 30) == expected
     assert await walk_backward(gateway, provider, project, 30) == expected

@@ -12,10 +12,9 @@ from resolvers.domain import CreatedOrder, JobFilterSpec
 from resolvers.paging import REMEMBERED_LENGTHS, PageWindow, PagingHints
 from resolvers.providers.base import ListQuery
 from resolvers.providers.registry import build_adapters
-from simulators.orange import SERVER_CAP as ORANGE_SERVER_CAP
 from tests.conftest import Gateway
 from tests.jobs.conftest import brute_force, merge_order_key
-from tests.providers import PROVIDERS
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, oracle
 
 PAGE = 20
 DESC = "CREATED_AT_DESC"
@@ -52,7 +51,7 @@ def fewest_requests(adapter: Any, project: str | None, size: int, shown: int) ->
         window = PageWindow(low, shown + PAGE + lookahead + 1)
     else:
         window = PageWindow(0, max(1, size + lookahead))
-    cap = ORANGE_SERVER_CAP if adapter.provider.value == "orange" else None
+    cap = oracle(adapter.provider.value).server_cap
     return len(adapter.plan(window, cap))
 
 
@@ -62,7 +61,7 @@ def upstream_requests(gateway: Gateway) -> Counter[Stream]:
     made: Counter[Stream] = Counter()
     for provider in PROVIDERS:
         for entry in gateway.suite.sim(provider).log.entries:
-            project = None if provider == "workflow" else entry.path_params.get("project_id")
+            project = entry.path_params.get("project_id") if provider in PROJECT_PROVIDERS else None
             made[(names[provider], project)] += 1
     return made
 

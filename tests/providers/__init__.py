@@ -41,6 +41,16 @@ class Normalized:
     raw_status: str | None  # the upstream's own status value, as `rawStatus` shows it
 
 
+def no_total(headers: Mapping[str, str], body: Any) -> None:
+    """A list reply that says nothing of how many jobs the list holds."""
+    return None
+
+
+def offset_limit(start: int, size: int) -> dict[str, int]:
+    """The usual `offset`/`limit` page query."""
+    return {"offset": start, "limit": size}
+
+
 def quoted_project(project: str | None) -> str:
     """The usual project argument: `projectId: "p"` (none where the provider has no projects)."""
     return "" if project is None else f'projectId: "{project}"'
@@ -71,6 +81,12 @@ class Oracle:
     server_cap: int | None
     # Its docs show a single job's body as an array of one job (not the job object itself).
     single_job_as_array: bool
+    # The raw list request's query for up to `size` jobs from position `start`, `start` a
+    # multiple of `size` (None: its list comes whole, never paged).
+    page_params: Callable[[int, int], dict[str, int]] | None
+    # A raw list reply's count of all its jobs, from the reply's headers and decoded body
+    # (`no_total`: it sends none).
+    list_total: Callable[[Mapping[str, str], Any], int | None]
     # Its docs let a list be sorted by creation time upstream (else the gateway sorts it).
     sorts_upstream: bool
     # Whether a decoded error body has the shape its docs give errors.
@@ -85,6 +101,13 @@ class Oracle:
     # the answer to a wrong credential, the others to an injected failure.
     error_codes: Mapping[int, str | None] = field(default_factory=dict)
     project_args: Callable[[str | None], str] = field(default=quoted_project)
+    # Connection arguments its docs give for a list sorted upstream by creation time.
+    time_sorts: tuple[str, ...] = ()
+
+    def jobs_in(self, body: Any) -> list[dict[str, Any]]:
+        """A decoded list body's raw jobs."""
+        jobs: list[dict[str, Any]] = body if self.jobs_key is None else body[self.jobs_key]
+        return jobs
 
     def native_id(self, raw: dict[str, Any]) -> str:
         return str(raw[self.id_key])
@@ -171,10 +194,16 @@ def _demo_adapters() -> dict[str, ProviderAdapter]:
     return {source.provider.value: adapters[source.name] for source in config.sources}
 
 
+def paged(provider: str) -> bool:
+    """Whether the provider's upstream serves a list in pages (not as one whole list)."""
+    first_request = _demo_adapters()[provider].plan(PageWindow(0, 1), None)[0]
+    return not isinstance(first_request, WholeListRequest)
+
+
 def sorted_and_paged(provider: str) -> bool:
     """Whether the provider's upstream sorts a default list by creation time itself and serves
     it in pages (not as one whole list)."""
     adapter = _demo_adapters()[provider]
     project = oracle(provider).small_project
     ordered = adapter.pushdown(project, CreatedOrder.DESC, JobFilterSpec()).ordered
-    return ordered and not isinstance(adapter.plan(PageWindow(0, 1), None)[0], WholeListRequest)
+    return ordered and paged(provider)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers import GO_ZERO, Normalized, Oracle, iso
+from tests.providers import GO_ZERO, Normalized, Oracle, iso, offset_limit
 
 
 def _status(job: dict[str, Any]) -> str:
@@ -35,6 +35,8 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    page_params=offset_limit,
+    list_total=lambda headers, body: body["totalJobCount"],
     sorts_upstream=False,
     error_shape=lambda body: body["success"] is False and "error" in body,
     raw_statuses=frozenset(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers import Normalized, Oracle, iso
+from tests.providers import Normalized, Oracle, iso, no_total
 from tests.status_tables import METAFOLD
 
 
@@ -27,8 +27,11 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=None,
     single_job_as_array=False,
+    page_params=None,
+    list_total=no_total,
     sorts_upstream=True,
     error_shape=lambda body: {"code", "name", "description"} <= set(body),
     raw_statuses=frozenset({"pending", "started", "success", "failure", "canceled"}),
     error_codes={401: "401", 403: "403", 429: "429", 503: "503"},
+    time_sorts=('sort: "created:-1"', 'sort: "created:1"'),
 )

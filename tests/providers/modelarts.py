@@ -31,6 +31,8 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    page_params=lambda start, size: {"page": start // size + 1, "per_page": size},
+    list_total=lambda headers, body: body["job_total_count"],
     sorts_upstream=True,
     error_shape=lambda body: (
         body["is_success"] is False and body["error_code"].startswith("ModelArts.")
@@ -42,4 +44,5 @@ ORACLE = Oracle(
         429: "ModelArts.0112",
         503: "ModelArts.0001",
     },
+    time_sorts=("sortBy: CREATE_TIME", "sortBy: CREATE_TIME, order: DESC"),
 )

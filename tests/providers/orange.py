@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers import Normalized, Oracle, iso
+from tests.providers import Normalized, Oracle, iso, offset_limit
 from tests.status_tables import ORANGE
 
 
@@ -28,8 +28,11 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=50,
     single_job_as_array=False,
+    page_params=offset_limit,
+    list_total=lambda headers, body: int(headers["X-Total-Count"]),
     sorts_upstream=True,
     error_shape=lambda body: isinstance(body["code"], int) and "message" in body,
     raw_statuses=frozenset({"acknowledged", "in-progress", "completed", "failed"}),
     error_codes={401: "41", 403: "50", 429: "53", 503: "5"},
+    time_sorts=('sort: "createdDate"', 'sort: "-createdDate"'),
 )

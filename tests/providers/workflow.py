@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers import Normalized, Oracle, iso
+from tests.providers import Normalized, Oracle, iso, no_total
 from tests.status_tables import WORKFLOW_BY_MEANING
 
 
@@ -29,6 +29,8 @@ ORACLE = Oracle(
     jobs_key=None,
     server_cap=None,
     single_job_as_array=True,
+    page_params=lambda start, size: {"skip": start, "limit": size},
+    list_total=no_total,
     sorts_upstream=False,
     error_shape=lambda body: {"type", "title", "status"} <= set(body),
     raw_statuses=frozenset({"Paused", "Completed", "InProgress", "Cancelled", "Abandoned"}),

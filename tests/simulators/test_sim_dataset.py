@@ -19,22 +19,19 @@ def created(provider: str, job: dict) -> datetime | None:
 
 
 async def all_bytes(sims) -> list[bytes]:
-    """Every list endpoint of every project in full, plus every single-job lookup of one project."""
+    """Every list endpoint of every project (one page of as many jobs as the server sends), and
+    single-job lookups of 60 jobs of one project of each provider that has them."""
     bodies: list[bytes] = []
     for provider in PROVIDERS:
-        params = {
-            "edge_impulse": {"limit": 1000},
-            "orange": {"limit": 50},
-            "workflow": {"limit": 1000},
-            "modelarts": {"per_page": 1000},
-        }.get(provider)
+        spec = oracle(provider)
+        params = None if spec.page_params is None else spec.page_params(0, spec.server_cap or 1000)
         for project in sims.suite.projects(provider) or [None]:
             bodies.append((await sims.list(provider, project, params)).raw)
-    for job in sims.suite.jobs("orange", sims.suite.projects("orange")[2]):
-        reply = await sims.get(
-            "orange", f"/projects/{sims.suite.projects('orange')[2]}/jobs/{job['id']}"
-        )
-        bodies.append(reply.raw)
+        if spec.job_path is not None:
+            project = spec.small_project
+            for job in sims.suite.jobs(provider, project)[:60]:
+                path = spec.job_path.format(project=project, job=spec.native_id(job))
+                bodies.append((await sims.get(provider, path)).raw)
     return bodies
 
 

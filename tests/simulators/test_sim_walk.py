@@ -10,48 +10,25 @@ from hypothesis import strategies as st
 
 from simulators import PROVIDERS
 from simulators.modelarts import OTHER_WORKSPACE
+from tests.providers import oracle
 
 PAGE_SIZES = (1, 7, 20, 49, 50, 51, 100, 1000)
 
 
 async def walk(sims, provider: str, project: str | None, size: int, **extra: Any) -> list[dict]:
-    """Follow the provider's paging scheme from the start until it says the list is over."""
+    """Follow the provider's paging scheme from the start until it says the list is over: a
+    reply's total where it sends one, else a page shorter than asked for (or an empty one)."""
+    spec = oracle(provider)
+    if spec.page_params is None:
+        return spec.jobs_in((await sims.list(provider, project, extra or None)).body)
     seen: list[dict] = []
-    if provider == "metafold":
-        return (await sims.list(provider, project)).body
-    if provider == "edge_impulse":
-        while True:
-            reply = await sims.list(provider, project, {"offset": len(seen), "limit": size})
-            seen += reply.body["jobs"]
-            if len(seen) >= reply.body["totalJobCount"] or not reply.body["jobs"]:
-                return seen
-    if provider == "orange":
-        while True:
-            reply = await sims.list(provider, project, {"offset": len(seen), "limit": size})
-            seen += reply.body
-            assert int(reply.headers["X-Result-Count"]) == len(reply.body)
-            if len(seen) >= int(reply.headers["X-Total-Count"]) or not reply.body:
-                return seen
-    if provider == "workflow":
-        while True:
-            reply = await sims.list(provider, None, {"skip": len(seen), "limit": size})
-            seen += reply.body
-            if len(reply.body) < size:
-                return seen
-    if provider == "modelarts":
-        page = 1
-        while True:
-            params = {"page": page, "per_page": min(size, 1000), **extra}
-            reply = await sims.list(provider, project, params)
-            seen += reply.body["jobs"]
-            if page * params["per_page"] >= reply.body["job_total_count"]:
-                return seen
-            page += 1
-    raise AssertionError(provider)
-
-
-def job_id(provider: str, job: dict) -> Any:
-    return job["jobId"] if provider == "workflow" else job.get("id", job.get("job_id"))
+    while True:
+        reply = await sims.list(provider, project, {**spec.page_params(len(seen), size), **extra})
+        page = spec.jobs_in(reply.body)
+        seen += page
+        total = spec.list_total(reply.headers, reply.body)
+        if not page or (len(seen) >= total if total is not None else len(page) < size):
+            return seen
 
 
 def projects_of(suite, provider: str) -> list[str | None]:
@@ -59,20 +36,21 @@ def projects_of(suite, provider: str) -> list[str | None]:
 
 
 @pytest.mark.parametrize("size", PAGE_SIZES)
-@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p != "metafold"])
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if oracle(p).page_params])
 async def test_walk_visits_every_job_exactly_once_in_default_order(sims, provider, size):
     for project in projects_of(sims.suite, provider):
         walked = await walk(sims, provider, project, size)
         expected = sims.suite.jobs(provider, project)
-        ids = [job_id(provider, job) for job in walked]
+        ids = [oracle(provider).native_id(job) for job in walked]
         assert len(ids) == len(set(ids)), (project, size)
         assert walked == expected, (project, size)
 
 
-async def test_metafold_walk_is_one_request_per_project(sims):
-    for project in sims.suite.projects("metafold"):
-        assert await walk(sims, "metafold", project, 0) == sims.suite.jobs("metafold", project)
-    assert sims.suite.sim("metafold").log.count("list") == len(sims.suite.projects("metafold"))
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if not oracle(p).page_params])
+async def test_an_unpaged_walk_is_one_request_per_project(sims, provider):
+    for project in projects_of(sims.suite, provider):
+        assert await walk(sims, provider, project, 0) == sims.suite.jobs(provider, project)
+    assert sims.suite.sim(provider).log.count("list") == len(projects_of(sims.suite, provider))
 
 
 async def test_modelarts_walk_of_another_workspace(sims):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers import Normalized, Oracle, iso
+from tests.providers import Normalized, Oracle, iso, offset_limit
 from tests.toy.provider import NAME
 
 # The phases as the toy platform documents them, written apart from the adapter's table.
@@ -30,6 +30,8 @@ ORACLE = Oracle(
     jobs_key="tasks",
     server_cap=20,
     single_job_as_array=False,
+    page_params=offset_limit,
+    list_total=lambda headers, body: body["total"],
     sorts_upstream=True,
     error_shape=lambda body: set(body["error"]) == {"message", "code"},
     raw_statuses=frozenset(STATUS),
