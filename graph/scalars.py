@@ -7,7 +7,7 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-# A 64-bit integer: GraphQL's Int is 32-bit, and ModelArts ids and epoch millis are longer.
+# A 64-bit integer: GraphQL's Int is 32-bit, and some providers' ids and epoch millis are longer.
 Long = NewType("Long", int)
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {

@@ -35,7 +35,7 @@ class JobStatus(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-# A job's payload model: `Job[OrangeJobPayload]` where the provider is known, `Job` elsewhere.
+# A job's payload model: `Job[<its payload model>]` where the provider is known, `Job` elsewhere.
 P = TypeVar("P", default=Any, covariant=True)
 
 

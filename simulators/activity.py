@@ -97,5 +97,6 @@ def _queued_job(sim: Simulator) -> SimJob | None:
 
 
 def _busiest_project(sim: Simulator) -> str | None:
-    """Where a demo job goes: the project with the most jobs (None for WORKFLOW's one list)."""
+    """Where a demo job goes: the project with the most jobs (None where the provider
+    has one list and no projects)."""
     return max(sim.dataset, key=lambda project: len(sim.dataset[project]))

@@ -81,7 +81,8 @@ class SimulatorSuite:
     def jobs(self, provider: str, project: str | None, **view: Any) -> list[dict[str, Any]]:
         """A project's jobs exactly as the list endpoint returns them with no parameters.
 
-        ModelArts takes `workspace_id=` (default "0"); workflow's project is None.
+        `view` is what the simulator's `jobs` takes beyond the project (a workspace, say); a
+        provider without projects has the one project None.
         """
         return self.sim(provider).jobs(project, **view)
 
