@@ -12,7 +12,15 @@ from graph.ids import JobKey, encode_global_id
 from resolvers.providers.registry import provider_row
 from tests.conftest import Gateway
 from tests.graph.providers import native_ids
-from tests.providers import PROVIDERS, demo_source, enum_value, iso, oracle
+from tests.providers import (
+    PROJECT_PROVIDERS,
+    PROVIDERS,
+    demo_source,
+    enum_value,
+    iso,
+    oracle,
+    paged,
+)
 
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Job { source projectId nativeId } } }"
 
@@ -26,52 +34,63 @@ def pick(gateway: Gateway, provider: str, project: str | None, positions: list[i
     return [ids[p] for p in positions]
 
 
-def fifty_ids(gateway: Gateway) -> tuple[list[str], dict[str, dict[str | None, list[str]]]]:
-    """Ten jobs of each provider spread over several projects (positions in default order)."""
+# Ten ids of each provider: six, three and one from its three largest projects (the one with
+# a single id takes a provider's single-job path where it has one), or ten from its one list.
+SHARES = (6, 3, 1)
+
+
+def ten_ids(gateway: Gateway, provider: str) -> dict[str | None, list[str]]:
+    """Each chosen project's native ids, spread evenly from its first listed job to its last
+    (so a list scan has to reach the end)."""
     suite = gateway.suite
-    orange, modelarts = suite.projects("orange"), suite.projects("modelarts")
-    plan: dict[str, dict[str | None, list[int]]] = {
-        "edge_impulse": {"4211": [0, 50, 120, 199, 250, 300], "4212": [1, 2, 30], "4299": [7]},
-        "orange": {
-            orange[0]: [0, 3, 411],
-            orange[1]: [2, 5, 99],
-            orange[2]: [0, 30, 56],
-            orange[4]: [0],
-        },
-        "metafold": {"1024": [0, 9, 100, 200, 300, 387, 5], "1031": [0, 36], "1077": [3]},
-        "workflow": {None: [0, 10, 20, 30, 100, 150, 200, 250, 261, 262]},
-        "modelarts": {modelarts[0]: [0, 4, 8, 300, 2], modelarts[1]: [0, 40, 8, 9, 1]},
-    }
-    chosen: dict[str, dict[str | None, list[str]]] = {}
-    ids: list[str] = []
-    for provider, projects in plan.items():
-        chosen[provider] = {}
-        for project, positions in projects.items():
-            if not positions:
-                continue
-            natives = pick(gateway, provider, project, positions)
-            chosen[provider][project] = natives
-            ids += [global_id(provider, project, n) for n in natives]
-    return ids, chosen
+    if provider not in PROJECT_PROVIDERS:
+        shares: list[tuple[str | None, int]] = [(None, sum(SHARES))]
+    else:
+        largest = sorted(suite.projects(provider), key=lambda p: -len(suite.jobs(provider, p)))
+        shares = list(zip(largest, SHARES, strict=False))
+    chosen: dict[str | None, list[str]] = {}
+    for project, count in shares:
+        ids = native_ids(provider, suite.jobs(provider, project))
+        assert len(ids) >= count
+        step = (len(ids) - 1) / max(1, count - 1)
+        chosen[project] = [ids[round(i * step)] for i in range(count)]
+    return chosen
+
+
+def fifty_ids(gateway: Gateway) -> list[str]:
+    return [
+        global_id(provider, project, native)
+        for provider in PROVIDERS
+        for project, natives in ten_ids(gateway, provider).items()
+        for native in natives
+    ]
+
+
+def cheapest_requests(gateway: Gateway, provider: str) -> dict[str, int]:
+    """What looking up `ten_ids` costs at the least, by the provider's endpoints."""
+    chosen = ten_ids(gateway, provider)
+    spec = oracle(provider)
+    if spec.job_path is not None and paged(provider):
+        return {"get": sum(len(ids) for ids in chosen.values())}  # no batch endpoint
+    if spec.job_path is not None:
+        # The whole list where a project has several ids, its single job otherwise.
+        several = sum(len(ids) > 1 for ids in chosen.values())
+        return {k: n for k, n in (("get", len(chosen) - several), ("list", several)) if n}
+    # No single-job endpoint: one scan window of up to 1000 jobs per project.
+    assert all(len(gateway.suite.jobs(provider, project)) <= 1000 for project in chosen)
+    return {"list": len(chosen)}
 
 
 async def test_fifty_nodes_across_every_provider_cost_batched_cheapest_requests(
     gateway: Gateway,
 ) -> None:
-    ids, _ = fifty_ids(gateway)
-    assert len(ids) == 50
+    ids = fifty_ids(gateway)
+    assert len(ids) == 10 * len(PROVIDERS)
     gateway.reset_counts()
     nodes = (await gateway.data(NODES, {"ids": ids}))["nodes"]
     assert [node["id"] for node in nodes] == ids
-    log = {p: gateway.suite.sim(p).log for p in PROVIDERS}
-    # Single-job endpoints where they exist ...
-    assert log["orange"].counts() == {"get": 10}
-    assert log["workflow"].counts() == {"get": 10}
-    # ... Metafold's whole list where a project has several ids, its single job otherwise ...
-    assert log["metafold"].count("list") == 2 and log["metafold"].count("get") == 1
-    # ... and list scans elsewhere: one window of up to 1000 jobs per project.
-    assert log["modelarts"].count("list") == 2
-    assert log["edge_impulse"].count("list") == 3
+    for provider in PROVIDERS:
+        assert gateway.suite.sim(provider).log.counts() == cheapest_requests(gateway, provider)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -122,7 +141,7 @@ async def test_every_provider_resolves_its_global_ids_to_its_own_jobs(
 
 
 async def test_repeated_ids_add_no_upstream_requests(gateway: Gateway) -> None:
-    ids, _ = fifty_ids(gateway)
+    ids = fifty_ids(gateway)
     gateway.reset_counts()
     await gateway.data(NODES, {"ids": ids})
     once = {p: gateway.suite.sim(p).log.counts() for p in PROVIDERS}

@@ -4,11 +4,12 @@ upstreams, probes."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
-from tests.providers import PROJECT_PROVIDERS
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, demo_source, oracle
 from tests.service.conftest import (
     ADMIN_TOKEN,
     DASHBOARD_TOKEN,
@@ -18,21 +19,24 @@ from tests.service.conftest import (
     Service,
 )
 
+# Each provider fails in its own way, the ways taken in turn.
+FAULT_KINDS = [
+    ("status", {"status": 401}),
+    ("status", {"status": 403}),
+    ("malformed_json", {}),
+    ("html_502", {}),
+    ("wrong_schema", {}),
+]
 FAULTS = [
-    ("edge_impulse", "status", {"status": 401}),
-    ("orange", "status", {"status": 403}),
-    ("metafold", "malformed_json", {}),
-    ("workflow", "html_502", {}),
-    ("modelarts", "wrong_schema", {}),
+    (provider, kind, options)
+    for provider, (kind, options) in zip(PROVIDERS, itertools.cycle(FAULT_KINDS), strict=False)
 ]
 
 
 @pytest.fixture
 def source_overrides() -> dict[str, dict[str, Any]]:
     # Fail fast: one try, short deadlines, so failing upstreams answer within the test.
-    return {
-        name: {"max_retries": 0, "timeout_s": 2.0} for name in ("ei", "orange", "mf", "wf", "ma")
-    }
+    return {demo_source(p): {"max_retries": 0, "timeout_s": 2.0} for p in PROVIDERS}
 
 
 def transcript(reply: Reply) -> str:
@@ -43,28 +47,21 @@ def transcript(reply: Reply) -> str:
 async def exercise(service: Service) -> list[Reply]:
     """Every kind of call, succeeding and failing, as admin, as dashboard and as nobody."""
     suite = service.suite
-    project = {p: suite.projects(p)[0] for p in PROJECT_PROVIDERS}
+    project = {p: suite.projects(p)[0] if p in PROJECT_PROVIDERS else None for p in PROVIDERS}
     queries = [
         ("query Sources { sources { name provider projects } }", {}),
         ("{ jobs(first: 20) { nodes { id source name errorMessage } failures { message } } }", {}),
-        (
-            "query($p: String!) { orangeJobs(projectId: $p, first: 3) "
-            "{ nodes { id messages { message } } } }",
-            {"p": project["orange"]},
-        ),
-        (
-            "query($p: String!) { metafoldJobs(projectId: $p, first: 3) { nodes { id error } } }",
-            {"p": project["metafold"]},
-        ),
-        ("{ workflowJobs(first: 3) { nodes { id errorMessage } } }", {}),
-        (
-            "query($p: String!) { modelArtsJobs(projectId: $p, first: 3) { nodes { id } } }",
-            {"p": project["modelarts"]},
+        *(
+            (oracle(p).query(project[p], selection="nodes { id errorMessage }"), {"first": 3})
+            for p in PROVIDERS
         ),
         ("{ nope }", {}),
         ("{ sources { name ", {}),
         ('{ node(id: "not-an-id") { id } }', {}),
-        ("{ workflowJobs(first: 1000) { totalCount } }", {}),
+        *(
+            (oracle(p).query(project[p], selection="totalCount"), {"first": 1000})
+            for p in PROVIDERS
+        ),
     ]
     replies: list[Reply] = []
     for token in (ADMIN_TOKEN, DASHBOARD_TOKEN, None, "wrong-token-value-1234567890"):
