@@ -94,6 +94,8 @@ class Oracle:
     # Raw status values (as `rawStatus` strings) its simulator's largest project holds
     # whatever the seed (empty: its jobs have no status field).
     raw_statuses: frozenset[str]
+    # The largest page its docs let a list request ask for (None: no limit).
+    max_page: int | None = None
     # Its docs say the default list is sorted by creation time (else its order is unknown):
     # the gateway then puts each run of equal times in id order (README, "Ties").
     created_ordered: bool = False

@@ -31,6 +31,7 @@ ORACLE = Oracle(
     jobs_key="jobs",
     server_cap=None,
     single_job_as_array=False,
+    max_page=1000,
     page_params=lambda start, size: {"page": start // size + 1, "per_page": size},
     list_total=lambda headers, body: body["job_total_count"],
     sorts_upstream=True,

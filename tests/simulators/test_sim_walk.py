@@ -17,10 +17,12 @@ PAGE_SIZES = (1, 7, 20, 49, 50, 51, 100, 1000)
 
 async def walk(sims, provider: str, project: str | None, size: int, **extra: Any) -> list[dict]:
     """Follow the provider's paging scheme from the start until it says the list is over: a
-    reply's total where it sends one, else a page shorter than asked for (or an empty one)."""
+    reply's total where it sends one, else a page shorter than asked for (or an empty one).
+    `size` is cut to the largest page the provider allows."""
     spec = oracle(provider)
     if spec.page_params is None:
         return spec.jobs_in((await sims.list(provider, project, extra or None)).body)
+    size = min(size, spec.max_page or size)
     seen: list[dict] = []
     while True:
         reply = await sims.list(provider, project, {**spec.page_params(len(seen), size), **extra})

@@ -30,6 +30,7 @@ ORACLE = Oracle(
     jobs_key="tasks",
     server_cap=20,
     single_job_as_array=False,
+    max_page=100,
     page_params=offset_limit,
     list_total=lambda headers, body: body["total"],
     sorts_upstream=True,
