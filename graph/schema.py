@@ -258,7 +258,7 @@ def build_schema(
     access log, `limits` (if any) enforced, introspection refused unless `introspection`,
     and, given `trusted`, only those documents run; given `limiter`, operations over a
     WebSocket are charged to the caller's rate limits. `fast_path=False` leaves out every
-    short cut (graph.execution, graph.prepared, graph.documents): Strawberry's general path.
+    short cut (graph/engine/): Strawberry's general path.
     The served schema is a federation subgraph; `subgraph=False` builds the plain one (for
     the public SDL)."""
     documents = DocumentCache()

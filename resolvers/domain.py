@@ -11,10 +11,12 @@ from typing_extensions import TypeVar
 
 from resolvers.providers.registry import PROVIDERS
 
-_PROVIDER_DOC = 'The upstream platforms; values are the config spelling (`provider = "orange"`).'
+_PROVIDER_DOC = (
+    f'The upstream platforms; values are the config spelling (`provider = "{PROVIDERS[0].name}"`).'
+)
 
 if TYPE_CHECKING:
-    # Its members come from the registry: code reaches them by value, `Provider("orange")`.
+    # Its members come from the registry: code reaches them by value, `Provider("<name>")`.
     class Provider(StrEnum):
         """The upstream platforms; values are the config spelling."""
 

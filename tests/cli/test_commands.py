@@ -18,6 +18,7 @@ import pytest
 
 from graph.cli import GC_THRESHOLDS, settle_heap
 from simulators.suite import DEMO_ENVIRON
+from tests.providers import PROVIDERS, demo_source
 
 JOBGRAPH = [sys.executable, "-m", "graph.cli"]
 
@@ -79,7 +80,7 @@ def test_demo_serves_graphql_over_its_own_simulators() -> None:
         assert "errors" not in body
         data = body["data"]
         assert isinstance(data, dict)
-        assert {s["name"] for s in data["sources"]} == {"ei", "orange", "mf", "wf", "ma"}
+        assert {s["name"] for s in data["sources"]} == {demo_source(p) for p in PROVIDERS}
         assert len(data["workflowJobs"]["nodes"]) == 2
         process.terminate()
         output, _ = process.communicate(timeout=10)

@@ -85,7 +85,7 @@ async def test_a_websocket_needs_a_token_too(service: Service) -> None:
 async def test_a_valid_token_reads_data(service: Service) -> None:
     reply = await service.graphql(SOURCES_QUERY, token=ADMIN_TOKEN)
     assert reply.status == 200
-    assert {s["name"] for s in reply.body["data"]["sources"]} == {"ei", "orange", "mf", "wf", "ma"}
+    assert {s["name"] for s in reply.body["data"]["sources"]} == {demo_source(p) for p in PROVIDERS}
 
 
 async def test_probes_and_graphiql_page_need_no_token(service: Service) -> None:

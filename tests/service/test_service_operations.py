@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.providers import PROVIDERS, demo_source
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
 
 SOURCES_OP = "query Sources { sources { name } }"
@@ -47,7 +48,7 @@ async def test_readyz_is_ready_when_every_source_answers(service: Service) -> No
     assert reply.body["status"] == "ready"
     assert reply.body["config"] == "loaded"
     assert {s["name"]: s["reachable"] for s in reply.body["sources"]} == dict.fromkeys(
-        ["ei", "orange", "mf", "wf", "ma"], True
+        [demo_source(p) for p in PROVIDERS], True
     )
 
 

@@ -20,10 +20,11 @@ from gql.transport.websockets import WebsocketsTransport
 
 from graph.http.app import SERVICES
 from tests.http.test_jwt_auth import AUDIENCE, ISSUER, KeyServer, sign
+from tests.providers import PROVIDERS, demo_source
 from tests.service.conftest import ADMIN_TOKEN, DASHBOARD_TOKEN, Service
 from tests.service.wsclient import error_codes, raw_socket
 
-SOURCES = ("ei", "orange", "mf", "wf", "ma")
+SOURCES = tuple(demo_source(p) for p in PROVIDERS)
 # poll interval + 1 s, plus headroom for a shared machine: a deadline, never an assertion.
 DEADLINE_S = 10.0
 
