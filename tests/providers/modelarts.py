@@ -6,14 +6,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.providers import Normalized, Oracle
-from tests.status_tables import MODELARTS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# DESIGN.md's status mapping, as the tests' independent statement of the contract.
+STATUS: dict[int, str] = {
+    **dict.fromkeys((1, 2, 4, 7), "QUEUED"),
+    **dict.fromkeys((8, 9, 15, 18, 19), "RUNNING"),
+    **dict.fromkeys((10, 20), "SUCCEEDED"),
+    **dict.fromkeys((3, 5, 6, 11, 14, 16, 17, 21, 22), "FAILED"),
+    **dict.fromkeys((12, 13), "CANCELED"),
+}
+
+
 def _normalize(job: dict[str, Any]) -> Normalized:
     created = EPOCH + timedelta(milliseconds=job["create_time"])
-    status = MODELARTS.get(job["status"], "UNKNOWN")
+    status = STATUS.get(job["status"], "UNKNOWN")
     return Normalized(str(job["job_id"]), job["job_name"], status, created, str(job["status"]))
 
 
