@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.providers import PROVIDERS, oracle
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,10 +29,9 @@ def test_schema_declares_the_design_contract() -> None:
     for fragment in (
         "interface Job implements Node",
         "enum JobStatus",
-        "type EdgeImpulseJobConnection",
-        "type WorkflowJobConnection",
-        "orangeJobs(",
-        "modelArtsJobs(",
+        *(f"type {oracle(p).type_name} implements Job & Node" for p in PROVIDERS),
+        *(f"type {oracle(p).type_name}Connection" for p in PROVIDERS),
+        *(f"{oracle(p).field}(" for p in PROVIDERS),
         "totalCount: Int",
         "failures: [SourceFailure!]!",
     ):

@@ -16,6 +16,7 @@ from graph.http.graphiql import NPM_ASSETS, OWN_ASSETS, example_tabs
 from graph.schema import build_schema
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, oracle
 from tests.service.conftest import Service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,9 +90,11 @@ async def test_the_page_opens_with_example_queries_for_the_configured_sources(
     page = await service.request("GET", "/graphql", headers=HTML)
     settings = page_settings(page.body)
     text = "\n".join(tab["query"] for tab in settings["tabs"])
-    for operation in ("Sources", "OrangeJobs", "MetafoldJobs", "WorkflowJobs", "JobsPage"):
+    fields = [oracle(p).field for p in PROVIDERS]
+    for operation in ("Sources", "JobsPage", *(f[0].upper() + f[1:] for f in fields)):
         assert f"query {operation}" in text
-    assert service.suite.projects("orange")[0] in text
+    for provider in PROJECT_PROVIDERS:
+        assert service.suite.projects(provider)[0] in text
     assert "Bearer <your token>" in settings["headers"]
 
 
