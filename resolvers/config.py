@@ -8,18 +8,23 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from resolvers.domain import Provider
-from resolvers.providers.registry import PROVIDER_KEYS, PROVIDERS, provider_row
+from resolvers.providers.registry import CREDENTIAL_KEYS, PROVIDER_KEYS, PROVIDERS, provider_row
 
 SOURCE_NAME = re.compile(r"^[a-z0-9-]+$")
 ENV_PREFIX = "JOBGRAPH_"
-
-# Every credential key a source config may set; each provider accepts some (its registry row).
-CREDENTIAL_KEYS = ("api_key_env", "jwt_env", "token_env", "requester_id_env")
 
 
 class ConfigError(Exception):
@@ -138,17 +143,14 @@ class RateLimitConfig(_Strict):
     cost_per_minute: float = Field(default=0.0, ge=0)
 
 
-class SourceConfig(_Strict):
+class SourceSettings(_Strict):
+    """The keys every source has. `SourceConfig` adds, from the registry rows, each provider's
+    credential keys (the env var names, `token_env`) and its own keys (`organization_id`)."""
+
     name: str
     provider: Provider
     base_url: str
-    organization_id: int | None = None
     projects: list[str] = Field(default_factory=list)
-    api_key_env: str | None = None
-    jwt_env: str | None = None
-    token_env: str | None = None
-    requester_id_env: str | None = None
-    workspace_id: str | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     connect_timeout_s: float = Field(default=3.0, gt=0, le=600)
     max_concurrency: int = Field(default=8, ge=1, le=1024)
@@ -181,7 +183,7 @@ class SourceConfig(_Strict):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _provider_rules(self) -> SourceConfig:
+    def _provider_rules(self) -> SourceSettings:
         row = provider_row(self.provider)
         for key in CREDENTIAL_KEYS:
             if getattr(self, key) is not None and key not in row.credentials:
@@ -214,6 +216,26 @@ class SourceConfig(_Strict):
         """Every secret value this source uses (for redaction checks)."""
         names = [getattr(self, k) for k in provider_row(self.provider).credentials]
         return [environ[n] for n in names if n is not None and n in environ]
+
+
+def _provider_fields() -> dict[str, Any]:
+    """The registry's credential keys (env var names) and provider-only keys, all optional."""
+    keys: dict[str, Any] = {key: (str | None, None) for key in CREDENTIAL_KEYS}
+    for row in PROVIDERS:
+        for key in row.own_keys:
+            keys[key] = (row.key_types.get(key, str) | None, None)
+    return keys
+
+
+if TYPE_CHECKING:
+
+    class SourceConfig(SourceSettings):
+        def __getattr__(self, name: str) -> Any: ...  # the keys the registry adds
+
+else:
+    SourceConfig = create_model(
+        "SourceConfig", __base__=SourceSettings, __module__=__name__, **_provider_fields()
+    )
 
 
 class CacheConfig(_Strict):

@@ -36,6 +36,8 @@ class ProviderRow:
     reports_status: bool = True  # its jobs carry a status value of their own (`rawStatus`)
     required_keys: tuple[str, ...] = ()  # source config keys it needs (`organization_id`)
     optional_keys: tuple[str, ...] = ()  # source config keys only it may set (`workspace_id`)
+    # The type of each of those keys where it is not a string (`{"organization_id": int}`).
+    key_types: Mapping[str, type] = field(default_factory=dict)
 
     @property
     def own_keys(self) -> tuple[str, ...]:
@@ -65,6 +67,7 @@ BUILT_IN: tuple[ProviderRow, ...] = (
         credentials={"api_key_env": "x-api-key", "jwt_env": "x-jwt-token"},
         reports_status=False,
         required_keys=("organization_id",),
+        key_types={"organization_id": int},
     ),
     ProviderRow(
         name="orange",
@@ -121,6 +124,10 @@ assert len(_BY_NAME) == len(PROVIDERS), "two provider rows share a name"
 # Every source config key that belongs to some providers only, in row order.
 PROVIDER_KEYS: tuple[str, ...] = tuple(
     dict.fromkeys(key for row in PROVIDERS for key in row.own_keys)
+)
+# Every credential key a source config may set (each provider accepts those of its row).
+CREDENTIAL_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(key for row in PROVIDERS for key in row.credentials)
 )
 
 

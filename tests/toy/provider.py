@@ -17,5 +17,9 @@ ROW = ProviderRow(
     adapter="tests.toy.adapter:ToyAdapter",
     graph="tests.toy.graph",
     simulator="tests.toy.simulator:ToySimulator",
-    credentials={"api_key_env": "X-Toy-Key"},
+    # A credential key and a config key of its own, which no built-in provider has: the
+    # config model takes both from this row.
+    credentials={"toy_key_env": "X-Toy-Key"},
+    optional_keys=("team_id",),
+    key_types={"team_id": int},
 )

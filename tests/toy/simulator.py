@@ -58,7 +58,7 @@ class ToySimulator(Simulator):
     provider: ClassVar[str] = NAME
     demo_name: ClassVar[str] = "toy"
     realistic: ClassVar[dict[str, Any]] = {"cap": 7, "shuffle_ties": True}
-    demo_credentials: ClassVar[dict[str, str]] = {"api_key_env": KEY_ENV}
+    demo_credentials: ClassVar[dict[str, str]] = {"toy_key_env": KEY_ENV}
     demo_secrets: ClassVar[dict[str, str]] = {KEY_ENV: KEY}
     auth_headers: ClassVar[dict[str, str]] = {"X-Toy-Key": KEY}
     field_order: ClassVar[tuple[str, ...]] = (

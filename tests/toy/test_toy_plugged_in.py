@@ -58,8 +58,16 @@ async def test_graphiql_opens_with_its_example(gateway: Gateway) -> None:
     assert "query ToyJobs" in page and "toyJobs(source: " in page
 
 
-def test_config_takes_its_credential_keys_from_its_row() -> None:
+def test_config_takes_its_credential_and_own_keys_from_its_row() -> None:
     source = {"name": "t", "provider": NAME, "base_url": "http://127.0.0.1:1", "projects": ["a"]}
-    parse_config({"sources": [{**source, "api_key_env": "K"}]}, environ={})
+    config = parse_config({"sources": [{**source, "toy_key_env": "K", "team_id": 7}]}, environ={})
+    assert config.sources[0].credential_headers({"K": "secret"}) == {"X-Toy-Key": "secret"}
+    assert config.sources[0].team_id == 7
     with pytest.raises(ConfigError, match="token_env"):
         parse_config({"sources": [{**source, "token_env": "K"}]}, environ={})
+    with pytest.raises(ConfigError, match="team_id"):
+        parse_config({"sources": [{**source, "team_id": "seven"}]}, environ={})
+    other = {"name": "o", "provider": "metafold", "base_url": "http://127.0.0.1:1"}
+    for key, value in (("toy_key_env", "K"), ("team_id", 7)):
+        with pytest.raises(ConfigError, match=key):
+            parse_config({"sources": [{**other, "projects": ["1"], key: value}]}, environ={})
