@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 
-from graph.selection import field_names_below, names_from_syntax
+from graph.engine.selection import names_from_syntax
+from graph.selection import field_names_below
 
 SEEN: list[tuple[set[str], set[str]]] = []
 
