@@ -30,6 +30,7 @@ from graph.engine.execution import (
     MarkedExecutionContext,
 )
 from graph.engine.prepared import FastLane
+from graph.engine.selection import names_from_syntax
 from graph.errors import coded, with_reported
 from graph.federated import FederatedListing
 from graph.federation import print_public_sdl
@@ -119,6 +120,11 @@ class JobgraphSchema(strawberry.Schema):
     # with `fast_path`, the operations it has seen pass run directly; None: neither.
     fast_lane: FastLane | None = None
     fast_path: bool = True
+
+    def names_below(self, info: Any) -> set[str] | None:
+        """With the fast path, the names of the fields selected under the current one, read
+        from the syntax tree (`graph.engine.selection`); None without it."""
+        return names_from_syntax(info) if self.fast_path else None
 
     async def execute(  # type: ignore[override]
         self,

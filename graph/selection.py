@@ -7,8 +7,6 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from graph.engine.selection import names_from_syntax
-
 
 def selected_names(selections: Iterable[Selection]) -> set[str]:
     """Names of the fields selected at this level, looking through fragments."""
@@ -26,12 +24,14 @@ def field_names_below(info: Any) -> set[str]:
     (every occurrence of the field merged, as graphql-core merges them).
 
     On the general path (`[server] fast_path = false`) from Strawberry's public
-    `info.selected_fields`; on the fast path from the query's syntax tree
-    (`graph.engine.selection`), some ten times quicker, since it does not convert the whole
-    subtree (and its arguments) first.
+    `info.selected_fields`; on the fast path from the query's syntax tree (the schema's
+    `names_below`, `graph.engine.selection`), some ten times quicker, since it does not convert
+    the whole subtree (and its arguments) first.
     """
-    if getattr(info.schema, "fast_path", False):
-        return names_from_syntax(info)
+    names_below = getattr(info.schema, "names_below", None)
+    fast: set[str] | None = None if names_below is None else names_below(info)
+    if fast is not None:
+        return fast
     names: set[str] = set()
     for field in info.selected_fields:
         names |= selected_names(field.selections)

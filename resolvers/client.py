@@ -106,7 +106,8 @@ class UpstreamClient:
         return {name: runtime.breaker.state.value for name, runtime in self.sources.items()}
 
     async def start(self) -> Upstream:
-        """Build the upstream stack (once); it holds the app's one aiohttp `ClientSession`."""
+        """Build the upstream stack (once); it holds the app's one aiohttp `ClientSession`.
+        The app's `cleanup_ctx` starts and closes it: nothing else creates one."""
         if self._stack is None:
             self._stack = build_upstream(
                 rng=self._rng, observer=self._observer, shared=self._shared, tracer=self._tracer
@@ -114,7 +115,7 @@ class UpstreamClient:
         return self._stack
 
     async def close(self) -> None:
-        """Close the stack (a later request builds a new one)."""
+        """Close the stack; requests after this fail until `start` is called again."""
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
@@ -146,8 +147,9 @@ class UpstreamClient:
             caller=caller,
             fresh=_FRESH.get(),
         )
-        stack = self._stack if self._stack is not None else await self.start()
-        return await stack.send(request)
+        if self._stack is None:
+            raise RuntimeError("the upstream client is not started (UpstreamClient.start)")
+        return await self._stack.send(request)
 
 
 # Set (per task, see `fresh_reads`) where a read must show the list as it is now.

@@ -84,12 +84,14 @@ async def upstreams(suite: SimulatorSuite, sim_root: str) -> AsyncIterator[Upstr
 
 @pytest.fixture
 async def client_with_environ(suite: SimulatorSuite, sim_root: str) -> AsyncIterator[Any]:
-    """Builds clients whose credentials come from a given environ (closed at teardown)."""
+    """Builds started clients whose credentials come from a given environ (closed at
+    teardown)."""
     made: list[UpstreamClient] = []
 
-    def build(environ: Mapping[str, str]) -> UpstreamClient:
+    async def build(environ: Mapping[str, str]) -> UpstreamClient:
         client = UpstreamClient(list(sources_by_provider(suite, sim_root).values()), environ)
         made.append(client)
+        await client.start()
         return client
 
     yield build

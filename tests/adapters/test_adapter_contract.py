@@ -205,7 +205,7 @@ async def test_rejected_credentials_are_upstream_unauthorized_and_never_echoed(
     upstreams: Upstreams, client_with_environ: Any, provider: str
 ) -> None:
     environ = {name: f"wrong-{name}" for name in upstreams.suite.demo_environ()}
-    client = client_with_environ(environ)
+    client = await client_with_environ(environ)
     http = UpstreamSession(client)
     query = ListQuery(upstreams.biggest_project(provider))
     with pytest.raises(UpstreamError) as caught:
