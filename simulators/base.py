@@ -66,6 +66,8 @@ class Simulator(ABC):
     provider: ClassVar[str]
     # The wire payload's documented key order, re-applied after every transition.
     field_order: ClassVar[Sequence[str]]
+    # Its switches: `Quirks`, or a subclass adding the ones only this platform has.
+    quirks_class: ClassVar[type[Quirks]] = Quirks
     # Top-level payload keys the provider's SDK treats as optional (`Quirks.omit_optional`).
     optional_keys: ClassVar[frozenset[str]] = frozenset()
     # Its demo `[[sources]]` entry: the source name, credential keys -> env var names, and
@@ -95,7 +97,7 @@ class Simulator(ABC):
         self.clock = clock
         self.faults = FaultInjector(seed=seed)
         self.log = RequestLog()
-        self.quirks = Quirks()
+        self.quirks = self.quirks_class()
         self.dataset: Dataset = self.generate(seed, sizes)
         self.shape = self.job_shape()
         self.mutations = Mutator(self.shape, self.dataset, lambda: self.clock.now)

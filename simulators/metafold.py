@@ -37,6 +37,7 @@ from simulators.errors import BadRequest, NotFound, Unauthorized
 from simulators.mutations import JobShape
 from simulators.ordering import sort_by
 from simulators.params import single
+from simulators.quirks import Quirks
 
 PROJECTS: tuple[tuple[str, int], ...] = (
     ("1024", 388),
@@ -90,8 +91,18 @@ _ERRORS = (
 TOKEN = "mf-sim-access-4c2a9e7b18d64f03"
 
 
+@dataclass(slots=True)
+class MetafoldQuirks(Quirks):
+    """The shared switches and the ones only this platform has."""
+
+    # `*` inside a double-quoted `q` value is a literal star, not a wildcard.
+    literal_star_in_quotes: bool = False
+
+
 class MetafoldSimulator(Simulator):
     provider: ClassVar[str] = "metafold"
+    quirks_class: ClassVar[type[Quirks]] = MetafoldQuirks
+    quirks: MetafoldQuirks
     demo_name: ClassVar[str] = "mf"
     realistic: ClassVar[dict[str, Any]] = {
         "date_format": "rfc1123",

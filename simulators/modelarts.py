@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -31,6 +32,7 @@ from simulators.errors import BadRequest, NotFound, Unauthorized
 from simulators.mutations import JobShape, next_int_id
 from simulators.ordering import sort_by
 from simulators.params import choice_param, int_param, parse_int, single
+from simulators.quirks import Quirks
 
 DEFAULT_WORKSPACE = "0"
 OTHER_WORKSPACE = "7c1e4f9a0b2d4e6f8a1c3e5f7b9d0a2c"
@@ -98,8 +100,21 @@ _DESCRIPTIONS = (
 TOKEN = "MIIsim-iam-token-modelarts-3f6b0d9c2e71a845"
 
 
+@dataclass(slots=True)
+class ModelArtsQuirks(Quirks):
+    """The shared switches and the ones only this platform has."""
+
+    # job_total_count counts every job, not only those matching the filters.
+    unfiltered_total: bool = False
+    # 401 and 429 answered by Huawei's API gateway ({error_msg, error_code APIGW.0301 /
+    # APIG.0308, request_id}) instead of ModelArts itself.
+    gateway_errors: bool = False
+
+
 class ModelArtsSimulator(Simulator):
     provider: ClassVar[str] = "modelarts"
+    quirks_class: ClassVar[type[Quirks]] = ModelArtsQuirks
+    quirks: ModelArtsQuirks
     demo_name: ClassVar[str] = "ma"
     realistic: ClassVar[dict[str, Any]] = {
         "gateway_errors": True,

@@ -17,30 +17,22 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{
 
 @dataclass(slots=True)
 class Quirks:
-    """One simulator's switches."""
+    """One simulator's switches: these, shared by every simulator, and those a simulator's
+    own subclass adds (its `quirks_class`), each a bool unless handled here."""
 
-    # How date strings go on the wire: ISO 8601 as stored, RFC 1123 (what Metafold's SDKs
-    # say its API sends), epoch milliseconds, or ISO without an offset.
+    # How date strings go on the wire: ISO 8601 as stored, RFC 1123 (what some SDKs say an
+    # API sends), epoch milliseconds, or ISO without an offset.
     date_format: str = "iso"
-    # Leave out the keys the provider's SDK treats as optional (Metafold: name, error,
-    # project_id, workflow_id).
+    # Leave out the keys the provider's SDK treats as optional (the simulator's
+    # `optional_keys`).
     omit_optional: bool = False
-    # Single-job GETs answer an array of one job (the workflow API documents this shape).
-    single_as_array: bool = False
     # A server cap on page size below the documented one (None: only the documented cap).
     cap: int | None = None
-    # ModelArts' job_total_count counts every job, not only those matching the filters.
-    unfiltered_total: bool = False
-    # ModelArts: 401 and 429 answered by Huawei's API gateway ({error_msg, error_code
-    # APIGW.0301 / APIG.0308, request_id}) instead of ModelArts itself.
-    gateway_errors: bool = False
-    # Metafold: `*` inside a double-quoted `q` value is a literal star, not a wildcard.
-    literal_star_in_quotes: bool = False
     # Busy mode: this many new jobs arrive in a project just before each list of it.
     busy: int = 0
     # Jobs with equal creation times come back in a different order on each request.
     shuffle_ties: bool = False
-    # Every credential is refused as expired (Orange code 42; ModelArts APIGW.0301).
+    # Every credential is refused as expired (each simulator answers in its platform's words).
     expired_token: bool = False
 
     @property
@@ -75,7 +67,7 @@ class Quirks:
 
     def changed(self) -> dict[str, Any]:
         """The switches that differ from their defaults."""
-        default = Quirks().to_json()
+        default = type(self)().to_json()
         return {k: v for k, v in self.to_json().items() if default[k] != v}
 
 

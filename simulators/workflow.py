@@ -9,6 +9,7 @@ to 20 and no total anywhere, so a page shorter than `limit` is the only end mark
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ from simulators.datagen import (
 from simulators.errors import NotFound, Unauthorized
 from simulators.mutations import JobShape
 from simulators.params import int_param
+from simulators.quirks import Quirks
 
 JOB_COUNT = 263
 DEFAULT_LIMIT = 20
@@ -68,8 +70,18 @@ ABANDON_REASONS = ("Step timed out", "Device went offline", "Duplicate job")
 TOKEN = "wf-sim-job-readall-9e1d47b2c6a8"
 
 
+@dataclass(slots=True)
+class WorkflowQuirks(Quirks):
+    """The shared switches and the ones only this platform has."""
+
+    # Single-job GETs answer an array of one job (the shape the API's docs show).
+    single_as_array: bool = False
+
+
 class WorkflowSimulator(Simulator):
     provider: ClassVar[str] = "workflow"
+    quirks_class: ClassVar[type[Quirks]] = WorkflowQuirks
+    quirks: WorkflowQuirks
     demo_name: ClassVar[str] = "wf"
     realistic: ClassVar[dict[str, Any]] = {"cap": 50, "single_as_array": True}
     demo_credentials: ClassVar[dict[str, str]] = {"token_env": "JOBGRAPH_SIM_WF_TOKEN"}

@@ -114,3 +114,24 @@ async def test_standalone_server_prints_base_urls_and_credentials():
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_each_simulator_takes_its_own_quirks_and_refuses_another_platforms(make_sims):
+    """The shared switches are every simulator's; a platform-only one (ModelArts'
+    `gateway_errors`, say) is its simulator's alone, and any other refuses it."""
+    sims = await make_sims(SimulatorSuite())  # its own: the switches set here stay set
+    own = {}
+    for provider in PROVIDERS:
+        status, switches = await sims.control(provider, "GET", "quirks")
+        assert status == 200
+        own[provider] = set(switches)
+    shared = set.intersection(*own.values())
+    assert {"date_format", "cap", "busy", "shuffle_ties", "expired_token"} <= shared
+    assert any(names - shared for names in own.values()), "no simulator has a switch of its own"
+    for provider in PROVIDERS:
+        for name in set.union(*own.values()) - own[provider]:
+            status, body = await sims.control(provider, "POST", "quirks", {name: True})
+            assert status == 400 and "unknown quirk" in body["error"], (provider, name)
+        for name in own[provider] - shared:
+            status, body = await sims.control(provider, "POST", "quirks", {name: True})
+            assert (status, body[name]) == (200, True), (provider, name)
