@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.workers or server.workers,
             )
         elif args.command == "export-schema":
-            from graph.schema import export_sdl
+            from graph.schema.build import export_sdl
 
             sys.stdout.write(export_sdl(subgraph=args.subgraph))
         elif args.command == "simulate":

@@ -56,7 +56,7 @@ from graph.http.transport import (
     response_media_type,
 )
 from graph.limits import QueryLimitSettings, body_limit_middleware
-from graph.schema import JobgraphSchema, build_schema
+from graph.schema.build import JobgraphSchema, build_schema
 from graph.strawberry_private import core_schema
 from resolvers.client import UpstreamClient, UpstreamObserver
 from resolvers.config import Config, ConfigError
@@ -552,7 +552,7 @@ def build_app(
         limiter=limiter,
         schema=schema,
         graphql_ide="graphiql" if graphiql is not None else None,
-        # Counted by graph.subscriptions instead, with a coded error (Strawberry's has none).
+        # Counted by graph.schema.subscriptions instead, with a coded error (Strawberry's has none).
         max_subscriptions_per_connection=None,
         # A WebSocket is outside CORS: a page of another origin may open one only if that
         # origin may read answers over HTTP (pages of the gateway's own host always may).

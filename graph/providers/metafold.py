@@ -13,11 +13,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.connections import ProviderListing
 from graph.context import RequestContext
 from graph.providers import EXAMPLE_PAGE_SIZE, quoted
-from graph.relay import connection_field
-from graph.types import Connection, Job, copied, from_payload, job_type
+from graph.schema.connections import ProviderListing
+from graph.schema.relay import connection_field
+from graph.schema.types import Connection, Job, copied, from_payload, job_type
 from resolvers.config import SourceConfig
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider

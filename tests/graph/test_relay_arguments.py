@@ -1,10 +1,10 @@
-"""The Relay arguments are added once, by `graph.relay.RelayConnection`, to every connection
+"""The Relay arguments are added once, by `graph.schema.relay.RelayConnection`, to every connection
 field: no field spells them out, and each has them last, in Relay's order."""
 
 from __future__ import annotations
 
-from graph.relay import RelayConnection
-from graph.schema import build_schema
+from graph.schema.build import build_schema
+from graph.schema.relay import RelayConnection
 from resolvers.providers.registry import PROVIDERS
 
 RELAY = ["first", "after", "last", "before"]

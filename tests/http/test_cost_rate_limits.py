@@ -13,7 +13,7 @@ from aiohttp import ClientResponse
 
 from graph.engine.prepared import MAX_COSTS
 from graph.limits import QueryLimitSettings
-from graph.schema import build_schema
+from graph.schema.build import build_schema
 from resolvers.config import ServerConfig
 from tests.conftest import Gateway
 

@@ -13,7 +13,7 @@ from graphql import parse, validate
 
 import graph.http.graphiql
 from graph.http.graphiql import NPM_ASSETS, OWN_ASSETS, example_tabs
-from graph.schema import build_schema
+from graph.schema.build import build_schema
 from resolvers.config import parse_config
 from simulators import SimulatorSuite
 from tests.providers import PROJECT_PROVIDERS, PROVIDERS, oracle

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 
 from graph.engine.selection import names_from_syntax
-from graph.selection import field_names_below
+from graph.schema.selection import field_names_below
 
 SEEN: list[tuple[set[str], set[str]]] = []
 

@@ -32,18 +32,18 @@ from graph.engine.execution import (
 from graph.engine.prepared import FastLane
 from graph.engine.selection import names_from_syntax
 from graph.errors import coded, with_reported
-from graph.federated import FederatedListing
-from graph.federation import print_public_sdl
 from graph.http.logs import RecordOperation
 from graph.http.persisted import TrustedDocuments, TrustedOnly
 from graph.http.ratelimit import RateLimiter, WebSocketLimits
-from graph.inputs import JobFilter
 from graph.limits import QueryLimits, QueryLimitSettings
-from graph.relay import connection_field
-from graph.scalars import SCALAR_MAP
+from graph.schema.federated import FederatedListing
+from graph.schema.federation import print_public_sdl
+from graph.schema.inputs import JobFilter
+from graph.schema.relay import connection_field
+from graph.schema.scalars import SCALAR_MAP
+from graph.schema.subscriptions import Subscription
+from graph.schema.types import Connection, Job, JobOrder, Node, SourceInfo, job_type_of, load_job
 from graph.strawberry_private import core_schema
-from graph.subscriptions import Subscription
-from graph.types import Connection, Job, JobOrder, Node, SourceInfo, job_type_of, load_job
 from resolvers.domain import Provider
 from resolvers.errors import BadUserInput, JobgraphError
 from resolvers.providers.registry import PROVIDERS, load

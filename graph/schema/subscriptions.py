@@ -12,10 +12,10 @@ from strawberry.types import Info
 
 from graph.context import RequestContext
 from graph.errors import INTERNAL_MESSAGE
-from graph.federated import selected_sources
 from graph.ids import decode_global_id
-from graph.inputs import JobFilter
-from graph.types import Job, to_graphql
+from graph.schema.federated import selected_sources
+from graph.schema.inputs import JobFilter
+from graph.schema.types import Job, to_graphql
 from resolvers.domain import JobFilterSpec, JobStatus
 from resolvers.errors import JobgraphError
 from resolvers.watch import JobChange, JobEventKind, JobWatch, SubscriptionLimit, WatchFailure

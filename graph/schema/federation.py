@@ -1,8 +1,8 @@
 """Apollo Federation v2: jobgraph as a subgraph of a company supergraph.
 
-`Job` and each provider's job type are entities keyed by `id` (see graph/types.py and
+`Job` and each provider's job type are entities keyed by `id` (see graph/schema/types.py and
 graph/providers/); the served schema is Strawberry's federation schema
-(graph.schema.JobgraphSubgraphSchema). The public SDL in `schema.graphql` stays plain
+(graph.schema.build.JobgraphSubgraphSchema). The public SDL in `schema.graphql` stays plain
 GraphQL: this module prints a schema with its federation directives left out.
 """
 

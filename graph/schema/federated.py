@@ -12,13 +12,13 @@ from typing import Any
 
 from strawberry.types import Info
 
-from graph.connections import PAGE_FIELDS, page_cursors, run_once
 from graph.context import RequestContext
 from graph.cursors import binding_of
-from graph.inputs import JobFilter
-from graph.relay import RelayArgs
-from graph.selection import selected_names
-from graph.types import (
+from graph.schema.connections import PAGE_FIELDS, page_cursors, run_once
+from graph.schema.inputs import JobFilter
+from graph.schema.relay import RelayArgs
+from graph.schema.selection import selected_names
+from graph.schema.types import (
     Connection,
     Edge,
     Job,

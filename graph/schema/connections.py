@@ -11,9 +11,9 @@ from strawberry.types import Info
 
 from graph.context import RequestContext
 from graph.cursors import binding_of
-from graph.relay import RelayArgs
-from graph.selection import field_names_below
-from graph.types import Connection, Edge, PageCursor, PageCursors, PageInfo
+from graph.schema.relay import RelayArgs
+from graph.schema.selection import field_names_below
+from graph.schema.types import Connection, Edge, PageCursor, PageCursors, PageInfo
 from resolvers.connection import Anchor, ConnectionArgs, ConnectionPage, load_page, load_total
 from resolvers.domain import Job as DomainJob
 from resolvers.domain import Provider
