@@ -149,12 +149,18 @@ def _compiled(names: tuple[str, ...], head: str, call: str, first: str = "", **s
     return scope["read"]
 
 
+def _read_names(cls: type, given: tuple[str, ...]) -> tuple[str, ...]:
+    """`cls`'s own fields that are read from the payload: all but `given` (each of which
+    must be one of them)."""
+    unknown = set(given) - _copied_fields(cls)
+    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
+    return tuple(sorted(_copied_fields(cls) - set(given)))
+
+
 @functools.cache
 def _reader(cls: type, given: tuple[str, ...]) -> Callable[[Any, dict[str, Any]], dict[str, Any]]:
     """Reads `cls`'s own fields but `given` from a payload, and adds `given`."""
-    unknown = set(given) - _copied_fields(cls)
-    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
-    names = tuple(sorted(_copied_fields(cls) - set(given)))
+    names = _read_names(cls, given)
     read: Callable[[Any, dict[str, Any]], dict[str, Any]] = _compiled(names, "p, given", "dict")
     return read
 
@@ -162,9 +168,7 @@ def _reader(cls: type, given: tuple[str, ...]) -> Callable[[Any, dict[str, Any]]
 @functools.cache
 def _builder(cls: type, given: tuple[str, ...]) -> Callable[..., Any]:
     """Builds a `cls` from the `Job` fields, a payload's own fields and `given`."""
-    unknown = set(given) - _copied_fields(cls)
-    assert not unknown, f"{cls.__name__} has no field {', '.join(sorted(unknown))}"
-    names = tuple(sorted(_copied_fields(cls) - set(given)))
+    names = _read_names(cls, given)
     common = ", ".join(
         "id=_global_id(job)" if name == "id" else f"{name}=job.{name}" for name in _COMMON
     )
