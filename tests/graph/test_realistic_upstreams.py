@@ -11,7 +11,7 @@ from tests.conftest import Gateway
 from tests.graph.providers import native_ids
 from tests.graph.test_exact_walks import walk_forward
 from tests.jobs.conftest import assert_merged, brute_force, walk
-from tests.providers import PROJECT_PROVIDERS, PROVIDERS
+from tests.providers import PROJECT_PROVIDERS, PROVIDERS, first_project
 
 
 @pytest.mark.parametrize("size", [13, 50])
@@ -45,7 +45,7 @@ async def test_the_realistic_federated_list_is_whole_and_ordered(gateway: Gatewa
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_busy_walks_return_every_old_job_once(gateway: Gateway, provider: str) -> None:
-    project = gateway.suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
+    project = first_project(gateway.suite, provider)
     before = set(native_ids(provider, gateway.suite.jobs(provider, project)))
     gateway.suite.switch_on(busy=2)
     seen = await walk_forward(gateway, provider, project, 40)

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import Gateway
 from tests.graph.providers import native_ids
 from tests.graph.test_exact_walks import walk_backward, walk_forward
-from tests.providers import PROJECT_PROVIDERS, PROVIDERS, paged
+from tests.providers import PROVIDERS, first_project, paged
 
 WORKFLOW_PAGE = """
 query ($first: Int, $last: Int) {
@@ -114,7 +114,7 @@ async def test_walks_both_ways_are_exact_under_any_provider_cap(
 ) -> None:
     sim = gateway.suite.sim(provider)
     sim.quirks.cap = cap
-    project = gateway.suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
+    project = first_project(gateway.suite, provider)
     expected = native_ids(provider, gateway.suite.jobs(provider, project))
     assert await walk_forward(gateway, provider, project, 30) == expected
     assert await walk_backward(gateway, provider, project, 30) == expected

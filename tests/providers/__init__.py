@@ -187,6 +187,11 @@ PROJECT_PROVIDERS: tuple[str, ...] = tuple(
 )
 
 
+def first_project(suite: SimulatorSuite, provider: str) -> str | None:
+    """The provider's first project in the suite (None where it has no projects)."""
+    return suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
+
+
 @cache
 def _demo_adapters() -> dict[str, ProviderAdapter]:
     """One adapter per registry provider, built (never started) from its demo source."""

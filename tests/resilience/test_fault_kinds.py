@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Gateway
 from tests.graph.providers import FIELDS
-from tests.providers import PROJECT_PROVIDERS, PROVIDERS
+from tests.providers import PROVIDERS, first_project
 from tests.resilience.conftest import SHORT_DEADLINE, metafold_errors, metafold_lists
 
 
@@ -127,7 +127,7 @@ async def test_oversized_body_is_cut_off_as_upstream_invalid_response(gateway: G
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_hang_times_out_on_every_provider(gateway: Gateway, provider: str) -> None:
     spec = FIELDS[provider]
-    project = gateway.suite.projects(provider)[0] if provider in PROJECT_PROVIDERS else None
+    project = first_project(gateway.suite, provider)
     gateway.suite.sim(provider).faults.add("hang", count=10)
     body = await gateway.post(spec.query(project, selection="nodes { nativeId }"), {"first": 3})
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.providers import PROJECT_PROVIDERS, PROVIDERS, demo_source, oracle
+from tests.providers import PROVIDERS, demo_source, first_project, oracle
 from tests.service.conftest import (
     ADMIN_TOKEN,
     DASHBOARD_TOKEN,
@@ -47,7 +47,7 @@ def transcript(reply: Reply) -> str:
 async def exercise(service: Service) -> list[Reply]:
     """Every kind of call, succeeding and failing, as admin, as dashboard and as nobody."""
     suite = service.suite
-    project = {p: suite.projects(p)[0] if p in PROJECT_PROVIDERS else None for p in PROVIDERS}
+    project = {p: first_project(suite, p) for p in PROVIDERS}
     queries = [
         ("query Sources { sources { name provider projects } }", {}),
         ("{ jobs(first: 20) { nodes { id source name errorMessage } failures { message } } }", {}),
