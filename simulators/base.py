@@ -24,6 +24,7 @@ from simulators.faults import Fault, FaultInjector, apply_fault
 from simulators.mutations import JobShape, Mutator
 from simulators.quirks import Quirks, render_payload
 from simulators.requestlog import LoggedRequest, RequestLog
+from simulators.views import ProjectViews
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Dataset = dict[str | None, list[SimJob]]
@@ -100,7 +101,9 @@ class Simulator(ABC):
         self.quirks = self.quirks_class()
         self.dataset: Dataset = self.generate(seed, sizes)
         self.shape = self.job_shape()
-        self.mutations = Mutator(self.shape, self.dataset, lambda: self.clock.now)
+        # Sorted and filtered lists, kept until the jobs they come from change.
+        self.views = ProjectViews(self.dataset)
+        self.mutations = Mutator(self.shape, self.dataset, lambda: self.clock.now, self.changed)
         self._tie_rng = random.Random(seed)
         self._advance = advance or self._advance_alone
         self._tie = itertools.count()
@@ -156,6 +159,12 @@ class Simulator(ABC):
         """The payloads the list endpoint returns with no parameters, as plain JSON values."""
         return self.payloads(self.project_jobs(project))
 
+    def changed(self, project: str | None) -> None:
+        """Say that `project`'s stored jobs were edited in place (its cached views are
+        rebuilt). Creating and deleting through `mutations` and moving the clock say so
+        themselves."""
+        self.views.changed(project)
+
     def wire(self, payload: dict[str, Any]) -> Any:
         """One stored payload as the switched-on quirks send it (itself when none is on: list
         responses are the benchmarks' upstream hot path)."""
@@ -177,6 +186,8 @@ class Simulator(ABC):
             job.events.remove(LifecycleEvent(at, action))
             job.payload = ordered(job.payload, self.field_order)
         self.on_clock(now)
+        # Statuses, times and running durations may all have moved.
+        self.views.changed_all()
 
     def schedule(self, job: SimJob, at: datetime, action: str) -> None:
         """Have the clock apply `action` ("start", "succeed", "fail", "cancel") to `job` at
@@ -360,7 +371,7 @@ class Simulator(ABC):
         if self.quirks.busy and project in self.dataset and self.dataset[project]:
             self.mutations.create(project, self.quirks.busy)
 
-    def tie_shuffled(self, jobs: list[SimJob]) -> list[SimJob]:
+    def tie_shuffled(self, jobs: Sequence[SimJob]) -> Sequence[SimJob]:
         """`jobs` with each run of equal creation times in a fresh order (`quirks.shuffle_ties`:
         nothing documents a stable order for jobs created at the same instant)."""
         if not self.quirks.shuffle_ties:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -321,14 +322,20 @@ class MetafoldSimulator(Simulator):
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         terms = parse_query(single(request.query, "q"), self.quirks.literal_star_in_quotes)
-        sort = _parse_sort(single(request.query, "sort"))
+        sort_spec = single(request.query, "sort")
+        sort = _parse_sort(sort_spec)
         project = request.match_info["project_id"]
         self._jobs_of(project)
         self.before_list(project)
-        jobs = self._jobs_of(project)
-        selected = [job for job in jobs if all(term.matches(job.payload) for term in terms)]
+
+        def build(jobs: list[SimJob]) -> list[SimJob]:
+            chosen = [job for job in jobs if all(term.matches(job.payload) for term in terms)]
+            return chosen if sort is None else sort_by(chosen, sort)
+
+        # Keyed by the parsed terms, so `literal_star_in_quotes` gives its own view.
+        selected: Sequence[SimJob] = self.views.get(project, (tuple(terms), sort_spec), build)
         if sort is not None:
-            selected = self.tie_shuffled(sort_by(selected, sort))
+            selected = self.tie_shuffled(selected)
         return json_response([self.wire(job.payload) for job in selected])
 
     async def get_job(self, request: web.Request) -> web.Response:

@@ -216,7 +216,7 @@ class ModelArtsSimulator(Simulator):
         self, project: str | None, workspace_id: str = DEFAULT_WORKSPACE
     ) -> list[SimJob]:
         """A project's jobs in one workspace, in default order (job_name ascending)."""
-        return [job for job in self.dataset[project] if job.private["workspace"] == workspace_id]
+        return _in_workspace(self.dataset[project], workspace_id)
 
     def jobs(
         self, project: str | None, workspace_id: str = DEFAULT_WORKSPACE
@@ -278,15 +278,19 @@ class ModelArtsSimulator(Simulator):
             raise NotFound(f"Project {project} does not exist.")
         self.before_list(project)
         needle = search.lower()
-        visible = self.project_jobs(project, workspace)
-        selected = [
-            job
-            for job in visible
-            if (status is None or job.payload["status"] == status)
-            and needle in job.payload["job_name"].lower()
-        ]
-        selected = sort_by(selected, _sort_keys(sort_field, descending=order == "desc"))
-        selected = self.tie_shuffled(selected)
+        visible = self.views.get(project, workspace, lambda jobs: _in_workspace(jobs, workspace))
+
+        def build(_jobs: list[SimJob]) -> list[SimJob]:
+            chosen = [
+                job
+                for job in visible
+                if (status is None or job.payload["status"] == status)
+                and needle in job.payload["job_name"].lower()
+            ]
+            return sort_by(chosen, _sort_keys(sort_field, descending=order == "desc"))
+
+        key = (workspace, status, needle, sort_field, order)
+        selected = self.tie_shuffled(self.views.get(project, key, build))
         start = (page - 1) * per_page
         body = {
             "is_success": True,
@@ -299,6 +303,10 @@ class ModelArtsSimulator(Simulator):
             ],
         }
         return json_response(body)
+
+
+def _in_workspace(jobs: list[SimJob], workspace_id: str) -> list[SimJob]:
+    return [job for job in jobs if job.private["workspace"] == workspace_id]
 
 
 def _sort_keys(field_name: str, *, descending: bool) -> list[tuple[Any, bool]]:

@@ -39,11 +39,17 @@ class Mutator:
     """Creates and deletes one simulator's jobs between (or during) list requests."""
 
     def __init__(
-        self, shape: JobShape, dataset: dict[str | None, list[SimJob]], now: Callable[[], datetime]
+        self,
+        shape: JobShape,
+        dataset: dict[str | None, list[SimJob]],
+        now: Callable[[], datetime],
+        changed: Callable[[str | None], None] = lambda _project: None,
     ) -> None:
         self.shape = shape
         self.dataset = dataset
         self._now = now
+        # Told which project's jobs were created or deleted (the simulator's cached views).
+        self._changed = changed
         self._rng = random.Random(7)
         self._minted: datetime | None = None
 
@@ -75,6 +81,7 @@ class Mutator:
             if not tied:
                 moment = self._next_moment()
         self.dataset[project] = self.shape.default_order(jobs)
+        self._changed(project)
         return ids
 
     def delete(self, project: str | None, ids: list[Any]) -> int:
@@ -83,6 +90,7 @@ class Mutator:
         jobs = self.dataset[project]
         before = len(jobs)
         jobs[:] = [job for job in jobs if str(job.payload[self.shape.id_key]) not in wanted]
+        self._changed(project)
         return before - len(jobs)
 
     def _next_moment(self) -> datetime:

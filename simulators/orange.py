@@ -238,13 +238,18 @@ class OrangeSimulator(Simulator):
                 raise BadRequest(f"state must be one of {', '.join(STATES)}; got {state!r}")
         offset = int_param(query, "offset", 0, minimum=0, maximum=INT32_MAX)
         limit = int_param(query, "limit", DEFAULT_LIMIT, minimum=1, maximum=INT32_MAX)
-        sort = _parse_sort(single(query, "sort"))
+        sort_spec = single(query, "sort")
+        sort = _parse_sort(sort_spec)
         project = request.match_info["project_id"]
         self._jobs_of(project)
         self.before_list(project)
-        jobs = self._jobs_of(project)
-        selected = [job for job in jobs if not states or job.payload["state"] in states]
-        selected = self.tie_shuffled(sort_by(selected, sort))
+        wanted = frozenset(states)
+
+        def build(jobs: list[SimJob]) -> list[SimJob]:
+            chosen = [job for job in jobs if not wanted or job.payload["state"] in wanted]
+            return sort_by(chosen, sort)
+
+        selected = self.tie_shuffled(self.views.get(project, (wanted, sort_spec), build))
         page = selected[offset : offset + self.quirks.page_size(min(limit, SERVER_CAP))]
         headers = {"X-Total-Count": str(len(selected)), "X-Result-Count": str(len(page))}
         return json_response([job.payload for job in page], headers=headers)
