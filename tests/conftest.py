@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from graph.http.app import build_app
 from resolvers.config import Config, ServerConfig, parse_config
 from simulators import PROVIDERS, SimulatorSuite
+from simulators.views import ProjectViews
 
 # JOBGRAPH_TEST_FAST_PATH=0 runs the whole suite with `[server] fast_path = false` wherever a
 # test leaves it unset, so the general path is shown to answer exactly as the fast path does.
@@ -20,6 +21,9 @@ FAST_PATH_ENV = "JOBGRAPH_TEST_FAST_PATH"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every sorted or filtered list a simulator serves from its cache is checked against a fresh
+    # build: a test that edits stored jobs in place without `sim.changed(project)` fails.
+    ProjectViews.verify = True
     if os.environ.get(FAST_PATH_ENV, "1") == "0":
         # Every config built in this process (tests build theirs without env overrides)...
         ServerConfig.model_fields["fast_path"].default = False
